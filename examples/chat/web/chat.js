@@ -1,0 +1,177 @@
+// The multi-user chat page: every line goes peer to peer over WebRTC data
+// channels; the server only introduces the peers.
+//
+// Page URL parameters: ?room=<name> joins /room/<name> (else the default
+// room), ?mode=seed uses non-trickle signalling as the seed chat did.
+
+import { Switchboard, roomUrl } from './switchboard.js';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const room = params.get('room') || '';
+const seedMode = params.get('mode') === 'seed';
+
+const STATUS_TEXT = {
+  idle: 'starting',
+  connecting: 'connecting…',
+  online: 'online',
+  reconnecting: 'reconnecting…',
+  closed: 'offline',
+};
+const PEER_TEXT = {
+  waiting: 'waiting for offer',
+  connecting: 'connecting',
+  connected: 'connected',
+  failed: 'failed',
+};
+
+$('room').textContent = room ? `#${room}` : 'default room';
+$('mode').textContent = seedMode ? 'Signalling: full descriptions (seed mode)' : 'Signalling: trickle ICE';
+document.title = room ? `#${room} · Switchboard chat` : 'Switchboard chat';
+
+let sb;
+try {
+  sb = new Switchboard(roomUrl(room), { trickle: !seedMode });
+} catch (err) {
+  showBanner(err.message, 'error');
+  throw err;
+}
+// Exposed for debugging from the console and for the end-to-end tests.
+window.switchboard = sb;
+
+// ---- status and banner ----------------------------------------------------
+
+let bannerTimer = null;
+
+function showBanner(text, kind) {
+  const banner = $('banner');
+  clearTimeout(bannerTimer);
+  banner.textContent = text;
+  banner.dataset.kind = kind;
+  banner.hidden = false;
+  if (kind === 'error') bannerTimer = setTimeout(hideBanner, 6000);
+}
+
+function hideBanner() {
+  clearTimeout(bannerTimer);
+  $('banner').hidden = true;
+  delete $('banner').dataset.kind;
+}
+
+sb.on('state', ({ state }) => {
+  const status = $('status');
+  status.dataset.state = state;
+  status.textContent = STATUS_TEXT[state] || state;
+  const online = state === 'online';
+  $('input').disabled = !online;
+  $('send').disabled = !online;
+  if (state === 'reconnecting') {
+    showBanner('Lost the connection to the server. Reconnecting…', 'reconnecting');
+    $('me').textContent = '…';
+    $('me').dataset.userId = '';
+  } else if (state === 'closed') {
+    showBanner('Disconnected from the server.', 'closed');
+  } else if (online && $('banner').dataset.kind !== 'error') {
+    hideBanner();
+  }
+});
+
+sb.on('error', ({ code, message, source }) => {
+  console.warn(`switchboard ${source} error ${code}: ${message}`);
+  // A peer that fails is shown in the user list; the banner is for the rest.
+  if (code === 'peer-failed') return;
+  // A message to a user who left a moment ago is a harmless race.
+  if (code === 'unknown-recipient') return;
+  showBanner(`Server error (${code}): ${message}`, 'error');
+});
+
+// ---- people -----------------------------------------------------------------
+
+function renderUsers() {
+  const list = $('users');
+  const peers = sb.peers;
+  const items = peers.map(({ peerId, state }) => {
+    const li = document.createElement('li');
+    li.dataset.peerId = String(peerId);
+    li.dataset.state = state;
+    const dot = document.createElement('span');
+    dot.className = 'dot';
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = `User ${peerId}`;
+    const label = document.createElement('span');
+    label.className = 'state';
+    label.textContent = PEER_TEXT[state] || state;
+    li.append(dot, name, label);
+    return li;
+  });
+  list.replaceChildren(...items);
+  const connected = peers.filter((p) => p.state === 'connected').length;
+  $('count').textContent = String(connected);
+  $('alone').hidden = peers.length > 0 || sb.state !== 'online';
+}
+
+sb.on('login', ({ userId }) => {
+  $('me').textContent = `User ${userId}`;
+  $('me').dataset.userId = String(userId);
+  notice(`You joined as User ${userId}.`);
+  renderUsers();
+});
+sb.on('peer', renderUsers);
+sb.on('peer-connected', ({ peerId }) => notice(`User ${peerId} is connected.`));
+sb.on('peer-left', ({ peerId, reason }) => {
+  if (reason === 'left') notice(`User ${peerId} left.`);
+  renderUsers();
+});
+
+// ---- conversation -------------------------------------------------------------
+
+function appendToLog(node) {
+  const log = $('log');
+  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  log.append(node);
+  if (atBottom) log.scrollTop = log.scrollHeight;
+}
+
+function notice(text) {
+  const li = document.createElement('li');
+  li.className = 'notice';
+  li.textContent = text;
+  appendToLog(li);
+}
+
+function line(from, text, self) {
+  const li = document.createElement('li');
+  li.className = self ? 'line self' : 'line';
+  li.dataset.from = String(from);
+  const author = document.createElement('span');
+  author.className = 'author';
+  author.textContent = self ? `You (${from})` : `User ${from}`;
+  const body = document.createElement('span');
+  body.className = 'text';
+  body.textContent = text;
+  const time = document.createElement('time');
+  const now = new Date();
+  time.dateTime = now.toISOString();
+  time.textContent = now.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  li.append(author, time, body);
+  appendToLog(li);
+}
+
+sb.on('message', ({ from, data }) => {
+  const text = typeof data === 'string' ? data : data && typeof data.text === 'string' ? data.text : null;
+  if (text !== null) line(from, text, false);
+});
+
+$('compose').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const input = $('input');
+  const text = input.value.trim();
+  if (!text || sb.state !== 'online') return;
+  sb.send(text);
+  line(sb.userId, text, true);
+  input.value = '';
+  input.focus();
+});
+
+sb.connect();
