@@ -1,0 +1,11 @@
+# Warnings are for Switchboard's own CI and presets, never forced on users.
+function(switchboard_warnings target)
+  if(SWITCHBOARD_WARNINGS OR SWITCHBOARD_WERROR)
+    if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+      target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
+      if(SWITCHBOARD_WERROR)
+        target_compile_options(${target} PRIVATE -Werror)
+      endif()
+    endif()
+  endif()
+endfunction()

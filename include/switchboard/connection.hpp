@@ -1,0 +1,56 @@
+// Switchboard: the seam between the hub and a transport.
+//
+// An adapter (Boost.Beast, websocketpp, or your own) implements `Connection`
+// for each accepted WebSocket and hands the hub what it learnt during the
+// HTTP upgrade as a `Handshake`. See docs/adapters.md for the full contract.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace switchboard {
+
+/**
+ * One client's outgoing half, as the hub sees it.
+ *
+ * Contract for implementers:
+ * - `send` and `close` may be called from any thread, concurrently, and must
+ *   not block: queue the work onto the transport (a strand, an event loop).
+ * - The hub never calls them while holding one of its own locks, so an
+ *   implementation may call back into the hub (the local participant does).
+ * - Messages passed to `send` must reach the client in call order for calls
+ *   made from one thread.
+ * - Either may be called after the connection has gone; ignore it then.
+ *
+ * `send` takes a shared, immutable buffer so that a message fanned out to many
+ * users is serialised once; keep the pointer until the write completes.
+ */
+class Connection {
+public:
+    virtual ~Connection() = default;
+
+    /** Queue one text message for the client. */
+    virtual void send(std::shared_ptr<const std::string> text) = 0;
+
+    /** Close the WebSocket with `code` (see close_code) and a short reason. */
+    virtual void close(int code, std::string_view reason) = 0;
+};
+
+/** What the adapter saw in the HTTP upgrade request. */
+struct Handshake {
+    std::string path;                                          ///< request target without the query, e.g. "/room/lobby"
+    std::string query;                                         ///< after '?', without it; empty when absent
+    std::vector<std::pair<std::string, std::string>> headers;  ///< as received
+    std::string remote_address;                                ///< peer IP address, e.g. "127.0.0.1"
+
+    /** The first header named `name` (ASCII case-insensitive), or "" when absent. */
+    std::string_view header(std::string_view name) const noexcept;
+
+    /** The value of query parameter `name` (not percent-decoded), or "" when absent. */
+    std::string_view query_param(std::string_view name) const noexcept;
+};
+
+}  // namespace switchboard

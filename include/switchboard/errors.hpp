@@ -1,0 +1,46 @@
+// Switchboard: errors and close codes.
+//
+// Everything a client can do wrong is answered with an `Error`: a stable,
+// machine-readable kebab-case `code` plus a `message` written for a human.
+// The hub sends it to the offending connection as
+//   {"type":"error","code":"unknown-recipient","message":"user 42 is not in this room"}
+// and nobody else sees the offending message. The connection stays open.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace switchboard {
+
+/** An error a client (or the host application) can act on. */
+struct Error {
+    std::string code;     ///< stable kebab-case identifier, e.g. "invalid-json"
+    std::string message;  ///< one human sentence, e.g. "user 42 is not in this room"
+};
+
+/** The error codes the hub itself produces. User validators may add their own. */
+namespace errc {
+inline constexpr std::string_view invalid_json = "invalid-json";            ///< not JSON, bad UTF-8, too deep
+inline constexpr std::string_view invalid_message = "invalid-message";      ///< JSON, but not a valid message
+inline constexpr std::string_view unknown_type = "unknown-type";            ///< `type` is not registered
+inline constexpr std::string_view unknown_recipient = "unknown-recipient";  ///< `to` is not in the room
+inline constexpr std::string_view message_too_large = "message-too-large";  ///< over Limits::max_message_bytes
+inline constexpr std::string_view rate_limited = "rate-limited";            ///< over the per-connection rate
+inline constexpr std::string_view room_full = "room-full";                  ///< Limits::max_users_per_room reached
+inline constexpr std::string_view too_many_rooms = "too-many-rooms";        ///< Limits::max_rooms reached
+inline constexpr std::string_view forbidden = "forbidden";                  ///< a server-only type sent by a client
+inline constexpr std::string_view internal_error = "internal-error";        ///< a host handler threw
+}  // namespace errc
+
+/** WebSocket close codes used by the hub and the bundled adapters (RFC 6455 section 7.4). */
+namespace close_code {
+inline constexpr int normal = 1000;
+inline constexpr int going_away = 1001;        ///< server shutting down
+inline constexpr int unsupported_data = 1003;  ///< binary frame received
+inline constexpr int policy_violation = 1008;  ///< e.g. too slow to read its messages
+inline constexpr int message_too_big = 1009;   ///< frame over the transport's size limit
+inline constexpr int internal_error = 1011;
+inline constexpr int try_again_later = 1013;  ///< room full or too many rooms at join time
+}  // namespace close_code
+
+}  // namespace switchboard

@@ -1,0 +1,287 @@
+// Switchboard: the signalling hub.
+//
+// The hub owns the user registry and the rooms, validates every message and
+// routes it. It knows nothing about sockets: an adapter turns each WebSocket
+// into three calls, all thread-safe and callable from any number of threads:
+//
+//   1. during the HTTP upgrade:  auto admission = hub.admit(handshake);
+//                                refuse with admission.status() if !admission
+//   2. once upgraded:            auto session = hub.open(std::move(admission), connection);
+//   3. for each text message:    hub.receive(*session, text);
+//      when the socket is gone:  hub.leave(*session);
+//
+// Example (in-process, with any Connection implementation):
+//   switchboard::Hub hub;
+//   auto admission = hub.admit({"/room/lobby"});
+//   auto session = hub.open(std::move(admission), my_connection);   // sends `login`
+//   hub.receive(*session, R"({"type":"peer-connect","to":3,"desc":{...}})");
+//
+// Threads: unless a comment says otherwise, a callback runs on the thread of
+// the adapter call that caused it, and may run on several threads at once.
+// The hub never holds a lock of its own while it calls a Connection or a
+// callback, so callbacks may call back into the hub.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include <switchboard/connection.hpp>
+#include <switchboard/errors.hpp>
+#include <switchboard/message_view.hpp>
+#include <switchboard/messages.hpp>
+#include <switchboard/options.hpp>
+
+namespace switchboard {
+
+namespace detail {
+class HubCore;
+class Member;
+}  // namespace detail
+
+/** The answer of an authorize hook: allow, or deny with a reason for the client. */
+struct Verdict {
+    bool allowed = true;
+    std::string reason;
+    static Verdict allow() { return {}; }
+    static Verdict deny(std::string why) { return {false, std::move(why)}; }
+};
+
+/**
+ * The outcome of `Hub::admit`: a ticket to `open` when accepted, otherwise
+ * the HTTP status (403, 404) and reason the adapter must answer the upgrade with.
+ */
+class Admission {
+public:
+    explicit operator bool() const noexcept { return status_ == 101; }
+    int status() const noexcept { return status_; }  ///< 101 when accepted
+    const std::string& reason() const noexcept { return reason_; }
+    const std::string& room() const noexcept { return room_; }  ///< "" is the default room
+    const Handshake& handshake() const noexcept { return handshake_; }
+
+private:
+    friend class Hub;
+    friend class detail::HubCore;
+    int status_ = 101;
+    std::string reason_;
+    std::string room_;
+    Handshake handshake_;
+};
+
+/**
+ * One joined user, owned jointly by the adapter and the hub. The adapter
+ * keeps the pointer for the life of its socket and passes it back to
+ * `receive` and `leave`.
+ */
+class Session {
+public:
+    virtual ~Session() = default;
+    UserId id() const noexcept { return id_; }
+    const std::string& room() const noexcept { return room_; }
+
+protected:
+    Session(UserId id, std::string room) : id_(id), room_(std::move(room)) {}
+
+private:
+    UserId id_;
+    std::string room_;
+};
+
+/** Passed to join/leave observers. */
+struct UserEvent {
+    UserId id;
+    std::string room;
+    std::string remote_address;  ///< "" for a local participant
+};
+
+/** A snapshot of the hub's counters (see `Hub::counters`). */
+struct Counters {
+    std::uint64_t connections_open = 0;     ///< users joined right now
+    std::uint64_t connections_total = 0;    ///< users ever joined
+    std::uint64_t connections_refused = 0;  ///< admit() or open() said no
+    std::uint64_t rooms_open = 0;           ///< rooms with at least one user
+    std::uint64_t messages_received = 0;    ///< texts passed to receive()
+    std::uint64_t messages_routed = 0;      ///< delivered to a recipient
+    std::uint64_t messages_handled = 0;     ///< given to a host handler
+    std::uint64_t bytes_routed = 0;
+    std::map<std::string, std::uint64_t> errors;            ///< error replies sent, by code
+    std::map<std::string, std::uint64_t> transport_closes;  ///< closes by an adapter, by reason (count_transport_close)
+};
+
+/**
+ * What a host handler gets: the sender, the parsed message, and a way to
+ * answer. Valid only during the handler call.
+ */
+class Request {
+public:
+    UserId from() const noexcept { return from_; }
+    const std::string& room() const noexcept { return room_; }
+    const nlohmann::json& message() const noexcept { return message_; }
+
+    /** Send `reply` (any JSON object with a `type`) to the sender. */
+    void reply(const nlohmann::json& reply) const;
+    /** Answer with an `error` message instead. */
+    void fail(std::string_view code, std::string_view human_message) const;
+
+private:
+    friend class detail::HubCore;
+    Request(detail::HubCore& hub, detail::Member& sender, const nlohmann::json& message);
+    detail::HubCore& hub_;
+    detail::Member& sender_;
+    UserId from_;
+    const std::string& room_;
+    const nlohmann::json& message_;
+};
+
+/**
+ * The host application taking part in a room as a user, without a socket.
+ * Everything it sends goes through the same validation as a browser's.
+ */
+class LocalParticipant {
+public:
+    virtual ~LocalParticipant() = default;
+    virtual UserId id() const noexcept = 0;
+    /** Send a message (e.g. a PeerConnect with `to` set) as this user. */
+    virtual void send(const nlohmann::json& message) = 0;
+    /** Leave the room; the others get `user-left`. Called by the destructor too. */
+    virtual void leave() = 0;
+};
+
+/**
+ * Called with every message a local participant receives (its `login`,
+ * routed messages with `from`, presence, errors). Runs on the thread that
+ * routed the message.
+ */
+using LocalHandler = std::function<void(const nlohmann::json& message)>;
+
+/** A validator for a routable type: nullopt accepts, an Error rejects. */
+using Validator = std::function<std::optional<Error>(const MessageView&)>;
+
+/** A handler for a type the host answers itself instead of routing. */
+using HostHandler = std::function<void(const Request&)>;
+
+class Hub {
+public:
+    explicit Hub(Options options = {});
+    ~Hub();
+    Hub(const Hub&) = delete;
+    Hub& operator=(const Hub&) = delete;
+
+    // ---- Extending the protocol (setup time: before the first admit/open) ----
+
+    /**
+     * Route messages of `type` by `to`, after `validate` accepts them. This
+     * is how the hub registers peer-connect, peer-response and peer-candidate.
+     * Throws std::logic_error if `type` is already registered or reserved
+     * (login, user-joined, user-left, error), or once the hub has started.
+     */
+    void add_routable_type(std::string type, Validator validate = {});
+
+    /** Route messages of `type`, accepting those that convert to `T` via from_json. */
+    template <class T>
+    void add_routable_type(std::string type) {
+        add_routable_type(std::move(type), [](const MessageView& m) -> std::optional<Error> {
+            try {
+                (void)m.json().get<T>();
+                return std::nullopt;
+            } catch (const std::exception& e) {
+                return Error{std::string(errc::invalid_message), e.what()};
+            }
+        });
+    }
+
+    /**
+     * Hand messages of `type` to `handler` instead of routing them. Throws
+     * like add_routable_type. The handler runs on the receiving adapter thread.
+     */
+    void add_host_type(std::string type, HostHandler handler);
+
+    /** Typed variant: `handler(request, message_as_T)`; a from_json failure answers `invalid-message`. */
+    template <class T, class F>
+    void add_host_type(std::string type, F handler) {
+        add_host_type(std::move(type), [h = std::move(handler)](const Request& r) {
+            std::optional<T> typed;
+            try {
+                typed = r.message().get<T>();
+            } catch (const std::exception& e) {
+                r.fail(errc::invalid_message, e.what());
+                return;
+            }
+            h(r, *typed);
+        });
+    }
+
+    // ---- Hooks (setup time) ----
+
+    /** Decide whether a handshake may join. Runs inside admit(). Default: allow all. */
+    void on_authorize(std::function<Verdict(const Handshake&)> hook);
+    /** Observe users joining (after their `login` was queued). */
+    void on_join(std::function<void(const UserEvent&)> hook);
+    /** Observe users leaving (after the others were told). */
+    void on_leave(std::function<void(const UserEvent&)> hook);
+
+    // ---- The adapter side ----
+
+    /**
+     * Check a WebSocket upgrade request: the path selects the room ("/" is
+     * the default room, "/room/<name>" a named one, anything else 404), the
+     * Origin must be allowed (403), then the authorize hook runs (403).
+     */
+    Admission admit(Handshake handshake);
+
+    /**
+     * Join the admitted connection to its room: sends `login` to it and
+     * `user-joined` to the others. Returns nullptr when the room is full or
+     * too many rooms are open; the hub has then already sent the `error`
+     * and asked the connection to close (1013).
+     * Throws std::invalid_argument if `admission` was refused.
+     *
+     * Keep the session while the socket lives and release it after
+     * `leave`: it holds your Connection, so keeping it longer keeps the
+     * connection object alive too.
+     */
+    std::shared_ptr<Session> open(Admission admission, std::shared_ptr<Connection> connection);
+
+    /** Handle one text message from the session's client. */
+    void receive(Session& session, std::string_view text);
+
+    /** The session's socket is gone. Idempotent. */
+    void leave(Session& session);
+
+    /** Which ID a local participant takes. */
+    enum class LocalId {
+        host,   ///< host_user_id (0), as the original seed server did; one at a time
+        fresh,  ///< a new ID, like a remote user
+    };
+
+    /**
+     * Join the host application itself to `room` as a user. `handler` gets
+     * its `login` before this returns, then everything routed to it.
+     * Throws std::logic_error if LocalId::host is asked for while ID 0 is in
+     * use, std::runtime_error if the room is full. Destroy every participant
+     * before the hub.
+     */
+    std::shared_ptr<LocalParticipant> join_local(std::string room, LocalHandler handler, LocalId which = LocalId::host);
+
+    // ---- Introspection ----
+
+    Counters counters() const;
+    const Options& options() const noexcept;
+    /** Count one connection that a transport closed for its own reasons (slow reader, oversized frame...). */
+    void count_transport_close(std::string_view code);
+
+private:
+    std::unique_ptr<detail::HubCore> core_;
+};
+
+/** The room a request path selects: "" for "/", "name" for "/room/name"; nullopt for any other path. */
+std::optional<std::string> room_from_path(std::string_view path);
+
+}  // namespace switchboard

@@ -1,0 +1,71 @@
+// Switchboard: limits, policies and logging for a Hub.
+//
+// Every limit has a safe default for a server on the open internet; raise
+// them for a trusted LAN. All are enforced by the hub for every adapter.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace switchboard {
+
+struct Limits {
+    /** Longest accepted text message, in bytes. Longer: `message-too-large`. */
+    std::size_t max_message_bytes = 64 * 1024;
+    /** Deepest accepted nesting of objects/arrays (the message itself is 1). Deeper: `invalid-json`. */
+    int max_json_depth = 32;
+    /** Users in one room, local participants included. The next one gets `room-full` and is closed. */
+    std::size_t max_users_per_room = 256;
+    /** Rooms with at least one user. A join that would open one more gets `too-many-rooms`. */
+    std::size_t max_rooms = 10000;
+    /**
+     * Per-connection token bucket: `rate_per_second` messages a second on
+     * average, bursts of up to `rate_burst`. Over it: `rate-limited`.
+     * 0 per second disables the limit.
+     */
+    double rate_per_second = 50;
+    double rate_burst = 200;
+};
+
+/** What the hub does with a message whose `type` nobody registered. */
+enum class UnknownTypePolicy {
+    reject,  ///< answer `unknown-type` (default)
+    route,   ///< route it by `to` like a built-in, the way the original seed server did
+};
+
+enum class LogLevel { trace, debug, info, warn, error, off };
+
+/** "trace", "debug", ... "off". */
+std::string_view to_string(LogLevel level) noexcept;
+/** Parses the names above; returns false for anything else. */
+bool parse_log_level(std::string_view name, LogLevel& out) noexcept;
+
+/**
+ * Receives every log line at or above Options::log_level, already formatted.
+ * Called on whichever thread produced the line (any adapter thread), possibly
+ * concurrently: make it thread-safe. Must not call back into the hub.
+ */
+using LogSink = std::function<void(LogLevel, std::string_view line)>;
+
+/** A sink that writes "[level] line" to stderr, one write per line. */
+LogSink stderr_log_sink();
+
+struct Options {
+    Limits limits;
+    UnknownTypePolicy unknown_types = UnknownTypePolicy::reject;
+    /**
+     * Allowed values of the Origin header at the WebSocket handshake, e.g.
+     * "http://localhost:8080". Empty: any origin. A handshake without an
+     * Origin header (a non-browser client) is always allowed.
+     */
+    std::vector<std::string> allowed_origins;
+    /** Silent by default. */
+    LogSink log_sink;
+    LogLevel log_level = LogLevel::info;
+};
+
+}  // namespace switchboard

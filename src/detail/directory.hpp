@@ -1,0 +1,58 @@
+// The scale-out seam: who is where, and how a message reaches a user.
+//
+// The hub asks a Directory for IDs, joins and leaves, and hands it every
+// delivery. LocalDirectory keeps everything in this process. A multi-node
+// backend (several servers sharing users through a message bus) implements
+// the same interface: it allocates IDs cluster-wide, keeps a shared room
+// directory, and forwards deliveries to users connected elsewhere. Adapters
+// and the public API do not change.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "member.hpp"
+
+namespace switchboard::detail {
+
+struct JoinOutcome {
+    /** Set when the join was refused: errc::room_full or errc::too_many_rooms. */
+    std::optional<std::string_view> refused;
+    /** IDs already in the room, ascending (for `login`). */
+    std::vector<UserId> present;
+};
+
+class Directory {
+public:
+    virtual ~Directory() = default;
+
+    /** A fresh ID: never handed out before in the life of the process (or cluster). */
+    virtual UserId allocate_id() = 0;
+
+    /** Add `member` to its room, unless limits forbid it. */
+    virtual JoinOutcome join(const std::shared_ptr<Member>& member, std::size_t max_users_per_room,
+                             std::size_t max_rooms) = 0;
+
+    /** Remove `member` from its room. */
+    virtual void leave(Member& member) = 0;
+
+    /** Is `id` joined anywhere? */
+    virtual bool contains(UserId id) const = 0;
+
+    /** Deliver to `to` if it is in `room`; false when it is not. Must not call a connection under a lock. */
+    virtual bool deliver(const std::string& room, UserId to, const Payload& message) = 0;
+
+    /** Deliver to every member of `room` except `except` that joined before `before_seq`. */
+    virtual std::size_t broadcast(const std::string& room, const Payload& message, UserId except,
+                                  std::uint64_t before_seq) = 0;
+
+    virtual std::size_t room_count() const = 0;
+};
+
+std::unique_ptr<Directory> make_local_directory();
+
+}  // namespace switchboard::detail

@@ -1,0 +1,67 @@
+// The hub's private implementation.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include <switchboard/hub.hpp>
+
+#include "directory.hpp"
+#include "member.hpp"
+
+namespace switchboard::detail {
+
+class HubCore {
+public:
+    explicit HubCore(Options options);
+
+    struct TypeEntry {
+        Validator validate;  // routable when handler is empty
+        HostHandler handler;
+    };
+
+    void add_type(std::string type, TypeEntry entry);
+
+    Admission admit(Handshake handshake);
+    std::shared_ptr<Member> open(std::string room, std::shared_ptr<Connection> connection, std::string remote_address,
+                                 std::optional<UserId> fixed_id);
+    void receive(Member& sender, std::string_view text);
+    void leave(Member& member);
+
+    /** Send an `error` to `to` and count it. */
+    void reject(Member& to, std::string_view code, std::string_view message, std::string_view request_type = {},
+                std::optional<UserId> request_to = std::nullopt);
+
+    Counters counters() const;
+    void count_transport_close(std::string_view code);
+
+    template <class... Args>
+    void log(LogLevel level, fmt::format_string<Args...> format, Args&&... args) {
+        if (level < options.log_level || !options.log_sink) return;
+        options.log_sink(level, fmt::format(format, std::forward<Args>(args)...));
+    }
+
+    const Options options;
+    std::function<Verdict(const Handshake&)> authorize;
+    std::function<void(const UserEvent&)> joined_hook;
+    std::function<void(const UserEvent&)> left_hook;
+    std::atomic<bool> started{false};
+
+private:
+    void route(Member& sender, const MessageView& view, std::string_view type);
+
+    std::unique_ptr<Directory> directory_;
+    std::unordered_map<std::string, TypeEntry> types_;  // frozen once started
+
+    std::atomic<std::uint64_t> connections_open_{0}, connections_total_{0}, connections_refused_{0};
+    std::atomic<std::uint64_t> received_{0}, routed_{0}, handled_{0}, bytes_routed_{0};
+    mutable std::mutex error_counts_mutex_;
+    std::map<std::string, std::uint64_t, std::less<>> error_counts_;
+    std::map<std::string, std::uint64_t, std::less<>> close_counts_;
+};
+
+}  // namespace switchboard::detail

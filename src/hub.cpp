@@ -1,0 +1,379 @@
+#include <switchboard/hub.hpp>
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "detail/hub_core.hpp"
+
+namespace switchboard {
+namespace detail {
+namespace {
+
+constexpr std::uint64_t every_member = std::numeric_limits<std::uint64_t>::max();
+
+bool reserved_type(std::string_view type) {
+    return type == "login" || type == "user-joined" || type == "user-left" || type == "error";
+}
+
+std::string room_label(const std::string& room) {
+    return room.empty() ? std::string("the default room") : "room '" + room + "'";
+}
+
+Payload presence(std::string_view type, UserId id) {
+    return std::make_shared<const std::string>(fmt::format(R"({{"type":"{}","userId":{}}})", type, id));
+}
+
+Payload error_payload(std::string_view code, std::string_view message, std::string_view request_type,
+                      std::optional<UserId> request_to) {
+    messages::ErrorMessage e{std::string(code), std::string(message), std::nullopt, request_to};
+    if (!request_type.empty()) e.request_type = std::string(request_type);
+    return std::make_shared<const std::string>(nlohmann::json(e).dump());
+}
+
+}  // namespace
+
+HubCore::HubCore(Options opts) : options(std::move(opts)), directory_(make_local_directory()) {}
+
+void HubCore::add_type(std::string type, TypeEntry entry) {
+    if (started.load()) throw std::logic_error("message types must be registered before the hub admits users");
+    if (type.empty()) throw std::invalid_argument("a message type needs a name");
+    if (reserved_type(type)) throw std::logic_error("message type '" + type + "' is reserved for the server");
+    if (types_.count(type) != 0) throw std::logic_error("message type '" + type + "' is already registered");
+    types_.emplace(std::move(type), std::move(entry));
+}
+
+Admission HubCore::admit(Handshake handshake) {
+    started.store(true);
+    Admission a;
+    auto refuse = [&](int status, std::string reason) {
+        connections_refused_.fetch_add(1, std::memory_order_relaxed);
+        log(LogLevel::info, "refused a connection from {} to {}: {}", handshake.remote_address, handshake.path, reason);
+        a.status_ = status;
+        a.reason_ = std::move(reason);
+    };
+    auto room = room_from_path(handshake.path);
+    if (!room) {
+        refuse(404, "no such path: connect to / or /room/<name> (name: 1-64 of A-Z a-z 0-9 . _ ~ -)");
+        return a;
+    }
+    if (!options.allowed_origins.empty()) {
+        auto origin = handshake.header("Origin");
+        if (!origin.empty() && std::find(options.allowed_origins.begin(), options.allowed_origins.end(), origin) ==
+                                   options.allowed_origins.end()) {
+            refuse(403, fmt::format("origin {} is not allowed", origin));
+            return a;
+        }
+    }
+    if (authorize) {
+        Verdict v = authorize(handshake);
+        if (!v.allowed) {
+            refuse(403, v.reason.empty() ? std::string("not authorized") : v.reason);
+            return a;
+        }
+    }
+    a.room_ = std::move(*room);
+    a.handshake_ = std::move(handshake);
+    return a;
+}
+
+std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connection> connection,
+                                      std::string remote_address, std::optional<UserId> fixed_id) {
+    started.store(true);
+    if (!connection) throw std::invalid_argument("Hub::open needs a connection");
+    UserId id = fixed_id ? *fixed_id : directory_->allocate_id();
+    if (fixed_id && directory_->contains(id)) throw std::logic_error(fmt::format("user ID {} is already taken", id));
+    auto member = std::make_shared<Member>(id, std::move(room), std::move(connection), std::move(remote_address),
+                                           options.limits.rate_burst);
+    auto outcome = directory_->join(member, options.limits.max_users_per_room, options.limits.max_rooms);
+    if (outcome.refused) {
+        member->gone.store(true);
+        connections_refused_.fetch_add(1, std::memory_order_relaxed);
+        auto code = *outcome.refused;
+        std::string why =
+            code == errc::room_full
+                ? fmt::format("{} is full ({} users)", room_label(member->room()), options.limits.max_users_per_room)
+                : fmt::format("the server has its maximum of {} rooms open", options.limits.max_rooms);
+        {
+            std::lock_guard lock(error_counts_mutex_);
+            ++error_counts_[std::string(code)];
+        }
+        log(LogLevel::info, "refused a user in {}: {}", room_label(member->room()), why);
+        member->connection->send(error_payload(code, why, {}, std::nullopt));
+        member->connection->close(close_code::try_again_later, code);
+        return nullptr;
+    }
+
+    std::string login =
+        fmt::format(R"({{"type":"login","userId":{},"users":[{}]}})", id, fmt::join(outcome.present, ","));
+    member->welcome(std::make_shared<const std::string>(std::move(login)));
+    connections_open_.fetch_add(1, std::memory_order_relaxed);
+    connections_total_.fetch_add(1, std::memory_order_relaxed);
+    log(LogLevel::info, "user {} joined {} from {}", id, room_label(member->room()),
+        member->remote_address.empty() ? std::string("this process") : member->remote_address);
+    directory_->broadcast(member->room(), presence("user-joined", id), id, member->join_seq);
+    if (joined_hook) joined_hook(UserEvent{id, member->room(), member->remote_address});
+    return member;
+}
+
+void HubCore::leave(Member& member) {
+    if (member.gone.exchange(true)) return;
+    directory_->leave(member);
+    connections_open_.fetch_sub(1, std::memory_order_relaxed);
+    directory_->broadcast(member.room(), presence("user-left", member.id()), member.id(), every_member);
+    log(LogLevel::info, "user {} left {}", member.id(), room_label(member.room()));
+    if (left_hook) left_hook(UserEvent{member.id(), member.room(), member.remote_address});
+}
+
+void HubCore::reject(Member& to, std::string_view code, std::string_view message, std::string_view request_type,
+                     std::optional<UserId> request_to) {
+    {
+        std::lock_guard lock(error_counts_mutex_);
+        auto it = error_counts_.find(code);
+        if (it == error_counts_.end()) it = error_counts_.emplace(std::string(code), 0).first;
+        ++it->second;
+    }
+    log(LogLevel::debug, "user {}: {}: {}", to.id(), code, message);
+    to.deliver(error_payload(code, message, request_type, request_to));
+}
+
+void HubCore::receive(Member& sender, std::string_view text) {
+    if (sender.gone.load(std::memory_order_relaxed)) return;
+    received_.fetch_add(1, std::memory_order_relaxed);
+    const Limits& limits = options.limits;
+    if (text.size() > limits.max_message_bytes) {
+        reject(sender, errc::message_too_large,
+               fmt::format("the message is {} bytes; the limit is {}", text.size(), limits.max_message_bytes));
+        return;
+    }
+    if (!sender.take_token(limits.rate_per_second, limits.rate_burst)) {
+        reject(
+            sender, errc::rate_limited,
+            fmt::format("too many messages: the limit is {} a second; this one was dropped", limits.rate_per_second));
+        return;
+    }
+    std::string why;
+    bool not_object = false;
+    auto view = MessageView::parse(text, limits.max_json_depth, &why, &not_object);
+    if (!view) {
+        reject(sender, not_object ? errc::invalid_message : errc::invalid_json, why);
+        return;
+    }
+    auto type = view->string("type");
+    if (!type) {
+        reject(sender, errc::invalid_message, "the message has no string `type`");
+        return;
+    }
+    if (reserved_type(*type)) {
+        reject(sender, errc::forbidden, fmt::format("`{}` messages come only from the server", *type), *type,
+               view->uint("to", max_user_id));
+        return;
+    }
+    auto entry = types_.find(*type);
+    if (entry == types_.end()) {
+        if (options.unknown_types == UnknownTypePolicy::route) {
+            route(sender, *view, *type);
+        } else {
+            reject(sender, errc::unknown_type, fmt::format("no message type `{}` is known to this server", *type),
+                   *type, view->uint("to", max_user_id));
+        }
+        return;
+    }
+    if (entry->second.handler) {
+        try {
+            Request request(*this, sender, view->json());
+            entry->second.handler(request);
+            handled_.fetch_add(1, std::memory_order_relaxed);
+        } catch (const std::exception& e) {
+            log(LogLevel::error, "the handler for `{}` failed: {}", *type, e.what());
+            reject(sender, errc::internal_error, fmt::format("the server failed to handle `{}`", *type), *type);
+        }
+        return;
+    }
+    if (entry->second.validate) {
+        std::optional<Error> error;
+        try {
+            error = entry->second.validate(*view);
+        } catch (const std::exception& e) {
+            error = Error{std::string(errc::invalid_message), e.what()};
+        }
+        if (error) {
+            reject(sender, error->code, error->message, *type, view->uint("to", max_user_id));
+            return;
+        }
+    }
+    route(sender, *view, *type);
+}
+
+void HubCore::route(Member& sender, const MessageView& view, std::string_view type) {
+    auto to = view.uint("to", max_user_id);
+    if (!to) {
+        reject(sender, errc::invalid_message,
+               "`to` must be a user ID: an integer from 0 to 9007199254740991 without fraction or exponent", type);
+        return;
+    }
+    // Splice instead of re-serialising: `from` first, then every member but
+    // to/from exactly as received.
+    auto out = std::make_shared<std::string>();
+    out->reserve(view.text().size() + 24);
+    out->append(R"({"from":)");
+    fmt::format_to(std::back_inserter(*out), "{}", sender.id());
+    for (const auto& m : view.members()) {
+        auto key = m.key();
+        if (key == "to" || key == "from") continue;
+        out->push_back(',');
+        out->append(m.raw_key);
+        out->push_back(':');
+        out->append(m.value);
+    }
+    out->push_back('}');
+    auto size = out->size();
+    if (!directory_->deliver(sender.room(), *to, std::move(out))) {
+        reject(sender, errc::unknown_recipient, fmt::format("user {} is not in this room", *to), type, *to);
+        return;
+    }
+    routed_.fetch_add(1, std::memory_order_relaxed);
+    bytes_routed_.fetch_add(size, std::memory_order_relaxed);
+}
+
+Counters HubCore::counters() const {
+    Counters c;
+    c.connections_open = connections_open_.load();
+    c.connections_total = connections_total_.load();
+    c.connections_refused = connections_refused_.load();
+    c.rooms_open = directory_->room_count();
+    c.messages_received = received_.load();
+    c.messages_routed = routed_.load();
+    c.messages_handled = handled_.load();
+    c.bytes_routed = bytes_routed_.load();
+    std::lock_guard lock(error_counts_mutex_);
+    c.errors.insert(error_counts_.begin(), error_counts_.end());
+    c.transport_closes.insert(close_counts_.begin(), close_counts_.end());
+    return c;
+}
+
+void HubCore::count_transport_close(std::string_view code) {
+    std::lock_guard lock(error_counts_mutex_);
+    auto it = close_counts_.find(code);
+    if (it == close_counts_.end()) it = close_counts_.emplace(std::string(code), 0).first;
+    ++it->second;
+}
+
+namespace {
+
+/** The in-process connection behind a LocalParticipant. */
+class LocalConnection final : public Connection {
+public:
+    explicit LocalConnection(LocalHandler handler) : handler_(std::move(handler)) {}
+    void send(std::shared_ptr<const std::string> text) override {
+        if (closed_.load()) return;
+        if (handler_) handler_(nlohmann::json::parse(*text));
+    }
+    void close(int, std::string_view) override { closed_.store(true); }
+
+private:
+    LocalHandler handler_;
+    std::atomic<bool> closed_{false};
+};
+
+class LocalParticipantImpl final : public LocalParticipant {
+public:
+    LocalParticipantImpl(HubCore& hub, std::shared_ptr<Member> member) : hub_(hub), member_(std::move(member)) {}
+    ~LocalParticipantImpl() override { leave(); }
+    UserId id() const noexcept override { return member_->id(); }
+    void send(const nlohmann::json& message) override { hub_.receive(*member_, message.dump()); }
+    void leave() override { hub_.leave(*member_); }
+
+private:
+    HubCore& hub_;
+    std::shared_ptr<Member> member_;
+};
+
+}  // namespace
+}  // namespace detail
+
+// ---- Request ----
+
+Request::Request(detail::HubCore& hub, detail::Member& sender, const nlohmann::json& message)
+    : hub_(hub), sender_(sender), from_(sender.id()), room_(sender.room()), message_(message) {}
+
+void Request::reply(const nlohmann::json& reply) const {
+    sender_.deliver(std::make_shared<const std::string>(reply.dump()));
+}
+
+void Request::fail(std::string_view code, std::string_view human_message) const {
+    auto type = message_.find("type");
+    hub_.reject(sender_, code, human_message,
+                type != message_.end() && type->is_string() ? type->get_ref<const std::string&>() : std::string_view{});
+}
+
+// ---- Hub ----
+
+Hub::Hub(Options options) : core_(std::make_unique<detail::HubCore>(std::move(options))) {
+    add_routable_type(messages::PeerConnect::type, messages::validate_description_message);
+    add_routable_type(messages::PeerResponse::type, messages::validate_description_message);
+    add_routable_type(messages::PeerCandidate::type, messages::validate_candidate_message);
+}
+
+Hub::~Hub() = default;
+
+void Hub::add_routable_type(std::string type, Validator validate) {
+    core_->add_type(std::move(type), {std::move(validate), {}});
+}
+
+void Hub::add_host_type(std::string type, HostHandler handler) {
+    if (!handler) throw std::invalid_argument("add_host_type needs a handler");
+    core_->add_type(std::move(type), {{}, std::move(handler)});
+}
+
+void Hub::on_authorize(std::function<Verdict(const Handshake&)> hook) {
+    core_->authorize = std::move(hook);
+}
+void Hub::on_join(std::function<void(const UserEvent&)> hook) {
+    core_->joined_hook = std::move(hook);
+}
+void Hub::on_leave(std::function<void(const UserEvent&)> hook) {
+    core_->left_hook = std::move(hook);
+}
+
+Admission Hub::admit(Handshake handshake) {
+    return core_->admit(std::move(handshake));
+}
+
+std::shared_ptr<Session> Hub::open(Admission admission, std::shared_ptr<Connection> connection) {
+    if (!admission) throw std::invalid_argument("Hub::open needs an accepted admission");
+    auto remote = admission.handshake_.remote_address;
+    return core_->open(std::move(admission.room_), std::move(connection), std::move(remote), std::nullopt);
+}
+
+void Hub::receive(Session& session, std::string_view text) {
+    core_->receive(static_cast<detail::Member&>(session), text);
+}
+
+void Hub::leave(Session& session) {
+    core_->leave(static_cast<detail::Member&>(session));
+}
+
+std::shared_ptr<LocalParticipant> Hub::join_local(std::string room, LocalHandler handler, LocalId which) {
+    auto connection = std::make_shared<detail::LocalConnection>(std::move(handler));
+    std::optional<UserId> id;
+    if (which == LocalId::host) id = host_user_id;
+    auto member = core_->open(std::move(room), std::move(connection), {}, id);
+    if (!member)
+        throw std::runtime_error("the local participant could not join: the room is full or too many rooms are open");
+    return std::make_shared<detail::LocalParticipantImpl>(*core_, std::move(member));
+}
+
+Counters Hub::counters() const {
+    return core_->counters();
+}
+const Options& Hub::options() const noexcept {
+    return core_->options;
+}
+void Hub::count_transport_close(std::string_view code) {
+    core_->count_transport_close(code);
+}
+
+}  // namespace switchboard

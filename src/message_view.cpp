@@ -1,0 +1,341 @@
+// One-pass JSON checker behind MessageView: validates syntax, UTF-8 and depth
+// and records the top-level members, without allocating a DOM.
+#include <switchboard/message_view.hpp>
+
+#include <cstring>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+namespace switchboard {
+namespace {
+
+class Scanner {
+public:
+    Scanner(std::string_view text, int max_depth)
+        : p_(text.data()), end_(text.data() + text.size()), max_depth_(max_depth) {}
+
+    const char* p_;
+    const char* end_;
+    int max_depth_;
+    std::string error;
+
+    bool fail(const char* what) {
+        if (error.empty()) error = what;
+        return false;
+    }
+
+    void skip_ws() {
+        while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t'))
+            ++p_;
+    }
+
+    // Validates one UTF-8 sequence starting at p_ (a non-ASCII lead byte).
+    bool utf8_sequence() {
+        auto c = static_cast<unsigned char>(*p_);
+        int extra;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) {
+            extra = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            extra = 2;
+            if (c == 0xE0) lo = 0xA0;
+            if (c == 0xED) hi = 0x9F;  // no UTF-16 surrogates
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            extra = 3;
+            if (c == 0xF0) lo = 0x90;
+            if (c == 0xF4) hi = 0x8F;
+        } else {
+            return fail("the text is not valid UTF-8");
+        }
+        if (end_ - p_ <= extra) return fail("the text is not valid UTF-8");
+        auto b1 = static_cast<unsigned char>(p_[1]);
+        if (b1 < lo || b1 > hi) return fail("the text is not valid UTF-8");
+        for (int i = 2; i <= extra; ++i) {
+            auto b = static_cast<unsigned char>(p_[i]);
+            if (b < 0x80 || b > 0xBF) return fail("the text is not valid UTF-8");
+        }
+        p_ += extra + 1;
+        return true;
+    }
+
+    // p_ at a backslash-u escape; reads its four hex digits into `unit`.
+    bool hex4(unsigned& unit) {
+        if (end_ - p_ < 6) return false;
+        unit = 0;
+        for (int i = 2; i < 6; ++i) {
+            char c = p_[i];
+            unit <<= 4;
+            if (c >= '0' && c <= '9')
+                unit |= static_cast<unsigned>(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                unit |= static_cast<unsigned>(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F')
+                unit |= static_cast<unsigned>(c - 'A' + 10);
+            else
+                return false;
+        }
+        p_ += 6;
+        return true;
+    }
+
+    // p_ at the opening quote. On success p_ is past the closing quote.
+    bool string(bool* has_escape = nullptr) {
+        ++p_;
+        for (;;) {
+            // Fast path over plain ASCII.
+            while (p_ != end_) {
+                auto c = static_cast<unsigned char>(*p_);
+                if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
+                ++p_;
+            }
+            if (p_ == end_) return fail("a string is not terminated");
+            auto c = static_cast<unsigned char>(*p_);
+            if (c == '"') {
+                ++p_;
+                return true;
+            }
+            if (c < 0x20) return fail("a string contains a raw control character");
+            if (c >= 0x80) {
+                if (!utf8_sequence()) return false;
+                continue;
+            }
+            // Backslash.
+            if (has_escape) *has_escape = true;
+            if (end_ - p_ < 2) return fail("a string is not terminated");
+            switch (p_[1]) {
+                case '"':
+                case '\\':
+                case '/':
+                case 'b':
+                case 'f':
+                case 'n':
+                case 'r':
+                case 't':
+                    p_ += 2;
+                    break;
+                case 'u': {
+                    unsigned unit = 0;
+                    if (!hex4(unit)) return fail("a string has a bad \\u escape");
+                    if (unit >= 0xDC00 && unit <= 0xDFFF) return fail("a string has a lone UTF-16 surrogate");
+                    if (unit >= 0xD800 && unit <= 0xDBFF) {
+                        unsigned low = 0;
+                        if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u' || !hex4(low) || low < 0xDC00 ||
+                            low > 0xDFFF)
+                            return fail("a string has a lone UTF-16 surrogate");
+                    }
+                    break;
+                }
+                default:
+                    return fail("a string has an unknown escape");
+            }
+        }
+    }
+
+    bool number() {
+        if (p_ != end_ && *p_ == '-') ++p_;
+        if (p_ == end_) return fail("a number is cut short");
+        if (*p_ == '0') {
+            ++p_;
+        } else if (*p_ >= '1' && *p_ <= '9') {
+            while (p_ != end_ && *p_ >= '0' && *p_ <= '9')
+                ++p_;
+        } else {
+            return fail("unexpected character");
+        }
+        if (p_ != end_ && *p_ == '.') {
+            ++p_;
+            if (p_ == end_ || *p_ < '0' || *p_ > '9') return fail("a number has no digits after '.'");
+            while (p_ != end_ && *p_ >= '0' && *p_ <= '9')
+                ++p_;
+        }
+        if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+            ++p_;
+            if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+            if (p_ == end_ || *p_ < '0' || *p_ > '9') return fail("a number has no exponent digits");
+            while (p_ != end_ && *p_ >= '0' && *p_ <= '9')
+                ++p_;
+        }
+        return true;
+    }
+
+    bool literal(const char* word, std::size_t n) {
+        if (static_cast<std::size_t>(end_ - p_) < n || std::memcmp(p_, word, n) != 0)
+            return fail("unexpected character");
+        p_ += n;
+        return true;
+    }
+
+    // `depth` is the depth of the container this value would open.
+    bool value(int depth) {
+        if (p_ == end_) return fail("the text ends where a value was expected");
+        switch (*p_) {
+            case '{':
+                return object(depth, nullptr);
+            case '[':
+                return array(depth);
+            case '"':
+                return string();
+            case 't':
+                return literal("true", 4);
+            case 'f':
+                return literal("false", 5);
+            case 'n':
+                return literal("null", 4);
+            default:
+                return number();
+        }
+    }
+
+    bool array(int depth) {
+        if (depth > max_depth_) return fail("the message nests deeper than the server allows");
+        ++p_;
+        skip_ws();
+        if (p_ != end_ && *p_ == ']') {
+            ++p_;
+            return true;
+        }
+        for (;;) {
+            skip_ws();
+            if (!value(depth + 1)) return false;
+            skip_ws();
+            if (p_ == end_) return fail("an array is not terminated");
+            if (*p_ == ',') {
+                ++p_;
+                continue;
+            }
+            if (*p_ == ']') {
+                ++p_;
+                return true;
+            }
+            return fail("expected ',' or ']' in an array");
+        }
+    }
+
+    // When `out` is set, records the members of this object.
+    bool object(int depth, std::vector<MessageView::Member>* out) {
+        if (depth > max_depth_) return fail("the message nests deeper than the server allows");
+        ++p_;
+        skip_ws();
+        if (p_ != end_ && *p_ == '}') {
+            ++p_;
+            return true;
+        }
+        for (;;) {
+            skip_ws();
+            if (p_ == end_ || *p_ != '"') return fail("expected a member name in quotes");
+            const char* key_begin = p_;
+            bool escaped = false;
+            if (!string(&escaped)) return false;
+            std::string_view raw_key(key_begin, static_cast<std::size_t>(p_ - key_begin));
+            skip_ws();
+            if (p_ == end_ || *p_ != ':') return fail("expected ':' after a member name");
+            ++p_;
+            skip_ws();
+            const char* value_begin = p_;
+            if (!value(depth + 1)) return false;
+            if (out) {
+                MessageView::Member m;
+                m.raw_key = raw_key;
+                m.value = std::string_view(value_begin, static_cast<std::size_t>(p_ - value_begin));
+                if (escaped) m.decoded_key = nlohmann::json::parse(raw_key).get<std::string>();
+                out->push_back(std::move(m));
+            }
+            skip_ws();
+            if (p_ == end_) return fail("an object is not terminated");
+            if (*p_ == ',') {
+                ++p_;
+                continue;
+            }
+            if (*p_ == '}') {
+                ++p_;
+                return true;
+            }
+            return fail("expected ',' or '}' in an object");
+        }
+    }
+};
+
+}  // namespace
+
+std::optional<MessageView> MessageView::parse(std::string_view text, int max_depth, std::string* why,
+                                              bool* not_object) {
+    if (not_object) *not_object = false;
+    Scanner s(text, max_depth);
+    s.skip_ws();
+    MessageView view;
+    view.text_ = text;
+    bool ok;
+    bool is_object = s.p_ != s.end_ && *s.p_ == '{';
+    if (is_object) {
+        view.members_.reserve(6);
+        ok = s.object(1, &view.members_);
+    } else {
+        ok = s.value(1);
+    }
+    if (ok) {
+        s.skip_ws();
+        if (s.p_ != s.end_) ok = s.fail("unexpected text after the JSON value");
+    }
+    if (ok && !is_object) {
+        if (not_object) *not_object = true;
+        if (why) *why = "the message is not a JSON object";
+        return std::nullopt;
+    }
+    if (!ok) {
+        if (text.empty()) s.error = "the message is empty";
+        if (why) *why = s.error;
+        return std::nullopt;
+    }
+    return view;
+}
+
+MessageView::MessageView(MessageView&&) noexcept = default;
+MessageView& MessageView::operator=(MessageView&&) noexcept = default;
+MessageView::~MessageView() = default;
+
+std::optional<std::string_view> MessageView::raw(std::string_view key) const noexcept {
+    for (auto it = members_.rbegin(); it != members_.rend(); ++it)
+        if (it->key() == key) return it->value;
+    return std::nullopt;
+}
+
+std::optional<std::string> MessageView::string(std::string_view key) const {
+    auto v = raw(key);
+    if (!v || v->empty() || v->front() != '"') return std::nullopt;
+    if (v->find('\\') == std::string_view::npos) return std::string(v->substr(1, v->size() - 2));
+    return nlohmann::json::parse(*v).get<std::string>();
+}
+
+std::optional<std::uint64_t> MessageView::uint(std::string_view key, std::uint64_t max) const noexcept {
+    auto v = raw(key);
+    if (!v || v->empty() || v->size() > 20) return std::nullopt;
+    std::uint64_t n = 0;
+    for (char c : *v) {
+        if (c < '0' || c > '9') return std::nullopt;
+        auto d = static_cast<std::uint64_t>(c - '0');
+        if (n > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return std::nullopt;
+        n = n * 10 + d;
+    }
+    if (n > max) return std::nullopt;
+    return n;
+}
+
+std::optional<MessageView> MessageView::object(std::string_view key) const {
+    auto v = raw(key);
+    if (!v || v->empty() || v->front() != '{') return std::nullopt;
+    // Already validated as part of the whole; re-scan only to index its members.
+    return parse(*v, std::numeric_limits<int>::max());
+}
+
+bool MessageView::is_null(std::string_view key) const noexcept {
+    auto v = raw(key);
+    return v && *v == "null";
+}
+
+const nlohmann::json& MessageView::json() const {
+    if (!json_) json_ = std::make_unique<nlohmann::json>(nlohmann::json::parse(text_));
+    return *json_;
+}
+
+}  // namespace switchboard

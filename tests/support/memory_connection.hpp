@@ -1,0 +1,99 @@
+// The one test double every unit test shares: a Connection that records
+// what the hub sent and whether it closed, and a helper that joins one.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <switchboard/hub.hpp>
+
+namespace switchboard::test {
+
+class MemoryConnection final : public Connection {
+public:
+    void send(std::shared_ptr<const std::string> text) override {
+        std::lock_guard lock(mutex_);
+        sent_.push_back(*text);
+    }
+    void close(int code, std::string_view reason) override {
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+        close_code_ = code;
+        close_reason_ = std::string(reason);
+    }
+
+    /** Everything sent so far, raw. */
+    std::vector<std::string> texts() const {
+        std::lock_guard lock(mutex_);
+        return sent_;
+    }
+    /** Everything sent so far, parsed. */
+    std::vector<nlohmann::json> messages() const {
+        std::vector<nlohmann::json> out;
+        for (auto& t : texts())
+            out.push_back(nlohmann::json::parse(t));
+        return out;
+    }
+    /** Everything sent since the last take(), parsed. */
+    std::vector<nlohmann::json> take() {
+        std::lock_guard lock(mutex_);
+        std::vector<nlohmann::json> out;
+        for (std::size_t i = taken_; i < sent_.size(); ++i)
+            out.push_back(nlohmann::json::parse(sent_[i]));
+        taken_ = sent_.size();
+        return out;
+    }
+    /** The last message sent; null when nothing was. */
+    nlohmann::json last() const {
+        std::lock_guard lock(mutex_);
+        return sent_.empty() ? nlohmann::json() : nlohmann::json::parse(sent_.back());
+    }
+    std::size_t count() const {
+        std::lock_guard lock(mutex_);
+        return sent_.size();
+    }
+    bool closed() const {
+        std::lock_guard lock(mutex_);
+        return closed_;
+    }
+    int close_code() const {
+        std::lock_guard lock(mutex_);
+        return close_code_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<std::string> sent_;
+    std::size_t taken_ = 0;
+    bool closed_ = false;
+    int close_code_ = 0;
+    std::string close_reason_;
+};
+
+/** A joined test user: its recording connection and its session (null if refused). */
+struct TestUser {
+    std::shared_ptr<MemoryConnection> connection;
+    std::shared_ptr<Session> session;
+
+    UserId id() const { return session->id(); }
+    void send(Hub& hub, std::string_view text) const { hub.receive(*session, text); }
+    void send_json(Hub& hub, const nlohmann::json& message) const { hub.receive(*session, message.dump()); }
+};
+
+/** Admit and open a user on `path` ("/" or "/room/<name>"). */
+inline TestUser join(Hub& hub, std::string path = "/") {
+    TestUser u;
+    u.connection = std::make_shared<MemoryConnection>();
+    Handshake h;
+    h.path = std::move(path);
+    h.remote_address = "127.0.0.1";
+    auto admission = hub.admit(std::move(h));
+    if (admission) u.session = hub.open(std::move(admission), u.connection);
+    return u;
+}
+
+}  // namespace switchboard::test
