@@ -28,9 +28,14 @@ Payload presence(std::string_view type, UserId id) {
 
 Payload error_payload(std::string_view code, std::string_view message, std::string_view request_type,
                       std::optional<UserId> request_to) {
-    messages::ErrorMessage e{std::string(code), std::string(message), std::nullopt, request_to};
-    if (!request_type.empty()) e.request_type = std::string(request_type);
-    return std::make_shared<const std::string>(nlohmann::json(e).dump());
+    // Ordered so that `type` comes first, as in every other message.
+    nlohmann::ordered_json e{{"type", "error"}, {"code", code}, {"message", message}};
+    if (!request_type.empty() || request_to) {
+        auto& r = e["request"] = nlohmann::ordered_json::object();
+        if (!request_type.empty()) r["type"] = request_type;
+        if (request_to) r["to"] = *request_to;
+    }
+    return std::make_shared<const std::string>(e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace

@@ -20,8 +20,10 @@ public:
     int max_depth_;
     std::string error;
 
+    const char* begin_ = p_;
+
     bool fail(const char* what) {
-        if (error.empty()) error = what;
+        if (error.empty()) error = std::string(what) + " (at byte " + std::to_string(p_ - begin_) + ")";
         return false;
     }
 

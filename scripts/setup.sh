@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Switchboard needs, only those missing.
+#   scripts/setup.sh          build + unit/integration test dependencies
+#   scripts/setup.sh --e2e    also the browser end-to-end test dependencies
+set -euo pipefail
+
+packages=(g++ cmake ninja-build ccache pkg-config
+          nlohmann-json3-dev libfmt-dev catch2
+          libboost-dev libssl-dev openssl libwebsocketpp-dev libbenchmark-dev)
+if [[ "${1:-}" == "--e2e" ]]; then
+  packages+=(chromium nodejs npm python3-aiortc python3-websockets iproute2 util-linux)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "setup: installing ${missing[*]}" >&2
+sudo=""
+[[ $(id -u) -ne 0 ]] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command: install what is missing, build, run every test.
+#   scripts/test.sh [preset]     (default preset: dev; also asan, tsan)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset="${1:-dev}"
+
+bash scripts/setup.sh --e2e
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake --preset "$preset" "${launcher[@]}" >/dev/null
+cmake --build --preset "$preset" -j "$(nproc)"
+ctest --preset "$preset" -j "$(nproc)"
