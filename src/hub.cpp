@@ -202,7 +202,7 @@ void HubCore::receive(Member& sender, std::string_view text) {
         try {
             error = entry->second.validate(*view);
         } catch (const std::exception& e) {
-            error = Error{std::string(errc::invalid_message), e.what()};
+            error = Error{std::string(errc::invalid_message), detail::plain_what(e)};
         }
         if (error) {
             reject(sender, error->code, error->message, *type, view->uint("to", max_user_id));

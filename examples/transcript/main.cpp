@@ -17,7 +17,9 @@ int main() {
     std::printf("\n== The newcomer offers, the other answers; the server swaps `to` for `from`\n");
     bob.say(hub, R"({"type":"peer-connect","to":1,"desc":{"type":"offer","sdp":"v=0\r\n..."}})");
     alice.say(hub, R"({"type":"peer-response","to":2,"desc":{"type":"answer","sdp":"v=0\r\n..."}})");
-    bob.say(hub, R"({"type":"peer-candidate","to":1,"candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0"}})");
+    bob.say(
+        hub,
+        R"({"type":"peer-candidate","to":1,"candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0"}})");
     bob.say(hub, R"({"type":"peer-candidate","to":1,"candidate":null})");
 
     std::printf("\n== Mistakes get an error and reach nobody\n");

@@ -44,6 +44,16 @@ namespace switchboard {
 namespace detail {
 class HubCore;
 class Member;
+
+/** An exception's message without nlohmann's "[json.exception.type_error.302] " prefix. */
+inline std::string plain_what(const std::exception& e) {
+    std::string_view what = e.what();
+    if (what.substr(0, 16) == "[json.exception.") {
+        auto end = what.find("] ");
+        if (end != std::string_view::npos) what.remove_prefix(end + 2);
+    }
+    return std::string(what);
+}
 }  // namespace detail
 
 /** The answer of an authorize hook: allow, or deny with a reason for the client. */
@@ -192,7 +202,7 @@ public:
                 (void)m.json().get<T>();
                 return std::nullopt;
             } catch (const std::exception& e) {
-                return Error{std::string(errc::invalid_message), e.what()};
+                return Error{std::string(errc::invalid_message), detail::plain_what(e)};
             }
         });
     }
@@ -211,7 +221,7 @@ public:
             try {
                 typed = r.message().get<T>();
             } catch (const std::exception& e) {
-                r.fail(errc::invalid_message, e.what());
+                r.fail(errc::invalid_message, detail::plain_what(e));
                 return;
             }
             h(r, *typed);
