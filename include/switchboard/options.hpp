@@ -25,10 +25,12 @@ struct Limits {
     /**
      * Per-connection token bucket: `rate_per_second` messages a second on
      * average, bursts of up to `rate_burst`. Over it: `rate-limited`.
-     * 0 per second disables the limit.
+     * 0 per second disables the limit. The burst is sized for a newcomer
+     * setting up a full mesh: one offer and a handful of candidates for
+     * each user already in the room, all at once.
      */
-    double rate_per_second = 50;
-    double rate_burst = 200;
+    double rate_per_second = 200;
+    double rate_burst = 2000;
 };
 
 /** What the hub does with a message whose `type` nobody registered. */
