@@ -1,0 +1,329 @@
+#include <switchboard/websocketpp.hpp>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace switchboard::websocketpp {
+
+using ::websocketpp::connection_hdl;
+using ConnectionPtr = Server::connection_ptr;
+using TimerPtr = Server::connection_type::timer_ptr;
+using ErrorCode = ::websocketpp::lib::error_code;
+
+namespace {
+
+/** The hub's view of one websocketpp connection: a weak handle, nothing more. */
+class Link final : public Connection {
+public:
+    Link(std::weak_ptr<Adapter::State> state, connection_hdl hdl) : state_(std::move(state)), hdl_(std::move(hdl)) {}
+
+    void send(std::shared_ptr<const std::string> text) override;
+    void close(int code, std::string_view reason) override;
+
+    /** Like close, but counted as a transport close with `counter`; the first close wins. */
+    void close_for(std::string_view counter, int code, std::string_view reason);
+
+    /** Set by anything that arrives from the client; cleared by each keep-alive tick. */
+    std::atomic<bool> heard{true};
+
+private:
+    ConnectionPtr resolve(std::shared_ptr<Adapter::State>& state) const;
+
+    std::weak_ptr<Adapter::State> state_;
+    connection_hdl hdl_;
+    std::atomic<bool> closing_{false};
+};
+
+}  // namespace
+
+class Adapter::State : public std::enable_shared_from_this<State> {
+public:
+    State(Hub& hub, Server& server, TransportOptions options)
+        : hub(hub),
+          server(server),
+          options(options),
+          read_message_max(options.read_message_max ? options.read_message_max
+                                                    : hub.options().limits.max_message_bytes) {}
+
+    Hub& hub;
+    Server& server;
+    const TransportOptions options;
+    const std::size_t read_message_max;
+
+    void install();
+    void close_all(int code);
+    std::size_t open_count() const;
+
+    template <class... Args>
+    void log(LogLevel level, fmt::format_string<Args...> format, Args&&... args) const {
+        const auto& o = hub.options();
+        if (!o.log_sink || level < o.log_level || o.log_level == LogLevel::off) return;
+        o.log_sink(level, fmt::format(format, std::forward<Args>(args)...));
+    }
+
+private:
+    /** One WebSocket from a successful validate until its close or fail handler. */
+    struct Entry {
+        std::optional<Admission> admission;  ///< until the open handler uses it
+        std::shared_ptr<Link> link;
+        std::shared_ptr<Session> session;
+        TimerPtr keepalive;
+    };
+
+    bool validate(connection_hdl hdl);
+    void open(connection_hdl hdl);
+    void message(connection_hdl hdl, const Server::message_ptr& message);
+    void gone(connection_hdl hdl);
+    /** Ping a silent client (on a `tick`) and schedule the next tick. */
+    void keepalive(connection_hdl hdl, bool tick);
+    std::shared_ptr<Link> link_of(const connection_hdl& hdl) const;
+
+    mutable std::mutex mutex_;
+    bool stopping_ = false;
+    std::map<connection_hdl, Entry, std::owner_less<connection_hdl>> entries_;
+};
+
+ConnectionPtr Link::resolve(std::shared_ptr<Adapter::State>& state) const {
+    state = state_.lock();
+    if (!state) return nullptr;
+    ErrorCode ec;
+    auto con = state->server.get_con_from_hdl(hdl_, ec);
+    return ec ? nullptr : con;
+}
+
+void Link::send(std::shared_ptr<const std::string> text) {
+    if (closing_.load()) return;
+    std::shared_ptr<Adapter::State> state;
+    auto con = resolve(state);
+    if (!con) return;
+    // websocketpp reads this counter without its lock; an estimate is all a bound needs.
+    std::size_t buffered = con->get_buffered_amount();
+    if (buffered > 0 && buffered + text->size() > state->options.queue_max_bytes) {
+        close_for("slow-consumer", close_code::policy_violation, "too slow");
+        return;
+    }
+    (void)con->send(*text, ::websocketpp::frame::opcode::text);  // fails only once closing: ignore
+}
+
+void Link::close(int code, std::string_view reason) {
+    if (closing_.exchange(true)) return;
+    std::shared_ptr<Adapter::State> state;
+    if (auto con = resolve(state)) {
+        ErrorCode ec;
+        con->close(static_cast<::websocketpp::close::status::value>(code), std::string(reason), ec);
+    }
+}
+
+void Link::close_for(std::string_view counter, int code, std::string_view reason) {
+    if (closing_.load()) return;
+    if (auto state = state_.lock()) {
+        state->hub.count_transport_close(counter);
+        state->log(LogLevel::info, "closing a connection ({}): {}", counter, reason);
+    }
+    close(code, reason);
+}
+
+void Adapter::State::install() {
+    // The handlers hold the state weakly: the server may outlive the adapter.
+    auto weak = weak_from_this();
+    server.set_open_handshake_timeout(options.handshake_timeout.count());
+    server.set_close_handshake_timeout(options.handshake_timeout.count());
+    server.set_validate_handler([weak](connection_hdl hdl) {
+        auto self = weak.lock();
+        return self && self->validate(std::move(hdl));
+    });
+    server.set_open_handler([weak](connection_hdl hdl) {
+        if (auto self = weak.lock()) self->open(std::move(hdl));
+    });
+    server.set_message_handler([weak](connection_hdl hdl, Server::message_ptr message) {
+        if (auto self = weak.lock()) self->message(std::move(hdl), message);
+    });
+    server.set_close_handler([weak](connection_hdl hdl) {
+        if (auto self = weak.lock()) self->gone(std::move(hdl));
+    });
+    server.set_fail_handler([weak](connection_hdl hdl) {
+        if (auto self = weak.lock()) self->gone(std::move(hdl));
+    });
+    server.set_pong_handler([weak](connection_hdl hdl, const std::string&) {
+        if (auto self = weak.lock())
+            if (auto link = self->link_of(hdl)) link->heard = true;
+    });
+    server.set_pong_timeout_handler([weak](connection_hdl hdl, const std::string&) {
+        if (auto self = weak.lock())
+            if (auto link = self->link_of(hdl))
+                link->close_for("keepalive-timeout", close_code::policy_violation, "keep-alive timeout");
+    });
+}
+
+bool Adapter::State::validate(connection_hdl hdl) {
+    auto con = server.get_con_from_hdl(hdl);
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) {
+            con->set_status(::websocketpp::http::status_code::service_unavailable);
+            con->set_body("server shutting down");
+            return false;
+        }
+    }
+    Handshake handshake;
+    const std::string& resource = con->get_resource();
+    auto question = resource.find('?');
+    handshake.path = resource.substr(0, question);
+    if (question != std::string::npos) handshake.query = resource.substr(question + 1);
+    for (const auto& [name, value] : con->get_request().get_headers())
+        handshake.headers.emplace_back(name, value);
+    boost::system::error_code error;
+    auto endpoint = con->get_raw_socket().remote_endpoint(error);
+    if (!error) handshake.remote_address = endpoint.address().to_string();
+
+    auto admission = hub.admit(std::move(handshake));
+    if (!admission) {
+        con->set_status(static_cast<::websocketpp::http::status_code::value>(admission.status()));
+        con->set_body(admission.reason());
+        return false;
+    }
+    con->set_max_message_size(read_message_max);
+    con->set_pong_timeout(options.idle_timeout.count() / 2);
+    std::lock_guard lock(mutex_);
+    entries_[hdl].admission = std::move(admission);
+    return true;
+}
+
+void Adapter::State::open(connection_hdl hdl) {
+    auto link = std::make_shared<Link>(weak_from_this(), hdl);
+    std::optional<Admission> admission;
+    bool stopping;
+    {
+        std::lock_guard lock(mutex_);
+        stopping = stopping_;
+        auto it = entries_.find(hdl);
+        if (it == entries_.end() || !it->second.admission) return;
+        admission.swap(it->second.admission);
+        it->second.link = link;
+    }
+    if (stopping) {
+        link->close(close_code::going_away, "server shutting down");
+        return;
+    }
+    // The hub sends `login` from inside open(); websocketpp reads nothing
+    // until this handler returns, so no message can overtake the session.
+    auto session = hub.open(std::move(*admission), link);
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = entries_.find(hdl); it != entries_.end()) it->second.session = std::move(session);
+    }
+    keepalive(hdl, false);
+}
+
+void Adapter::State::keepalive(connection_hdl hdl, bool tick) {
+    auto link = link_of(hdl);
+    ErrorCode ec;
+    auto con = server.get_con_from_hdl(hdl, ec);
+    if (!link || ec || con->get_state() != ::websocketpp::session::state::open) return;
+    if (options.idle_timeout.count() < 2) return;
+    if (tick && !link->heard.exchange(false)) con->ping("", ec);
+    // Timer callbacks run on the connection's strand, like its other handlers.
+    auto timer =
+        con->set_timer(options.idle_timeout.count() / 2, [weak = weak_from_this(), hdl](const ErrorCode& error) {
+            if (auto self = weak.lock(); self && !error) self->keepalive(hdl, true);
+        });
+    std::lock_guard lock(mutex_);
+    if (auto it = entries_.find(hdl); it != entries_.end()) it->second.keepalive = std::move(timer);
+}
+
+void Adapter::State::message(connection_hdl hdl, const Server::message_ptr& message) {
+    std::shared_ptr<Link> link;
+    std::shared_ptr<Session> session;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(hdl);
+        if (it == entries_.end()) return;
+        link = it->second.link;
+        session = it->second.session;
+    }
+    if (!link) return;
+    link->heard = true;
+    if (message->get_opcode() != ::websocketpp::frame::opcode::text) {
+        link->close_for("binary-frame", close_code::unsupported_data, "binary frames are not supported");
+        return;
+    }
+    if (session) hub.receive(*session, message->get_payload());
+}
+
+void Adapter::State::gone(connection_hdl hdl) {
+    Entry entry;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(hdl);
+        if (it == entries_.end()) return;
+        entry = std::move(it->second);
+        entries_.erase(it);
+    }
+    if (entry.keepalive) entry.keepalive->cancel();
+    ErrorCode ec;
+    auto con = server.get_con_from_hdl(hdl, ec);
+    if (!ec && con->get_local_close_code() == ::websocketpp::close::status::message_too_big) {
+        hub.count_transport_close("message-too-big");
+        log(LogLevel::info, "closed a connection: message over {} bytes", read_message_max);
+    }
+    if (entry.session) hub.leave(*entry.session);
+}
+
+std::shared_ptr<Link> Adapter::State::link_of(const connection_hdl& hdl) const {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(hdl);
+    return it == entries_.end() ? nullptr : it->second.link;
+}
+
+void Adapter::State::close_all(int code) {
+    std::vector<std::shared_ptr<Link>> links;
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        for (auto& [hdl, entry] : entries_)
+            if (entry.link) links.push_back(entry.link);
+    }
+    // The acceptor is not thread-safe: stop it on the server's own threads.
+    ::boost::asio::post(server.get_io_service(), [weak = weak_from_this()] {
+        ErrorCode ec;
+        if (auto self = weak.lock(); self && self->server.is_listening()) self->server.stop_listening(ec);
+    });
+    for (auto& link : links)
+        link->close(code, "server shutting down");
+}
+
+std::size_t Adapter::State::open_count() const {
+    std::lock_guard lock(mutex_);
+    std::size_t n = 0;
+    for (auto& [hdl, entry] : entries_)
+        n += entry.link ? 1 : 0;
+    return n;
+}
+
+Adapter::Adapter(Hub& hub, Server& server, TransportOptions options)
+    : state_(std::make_shared<State>(hub, server, options)) {
+    state_->install();
+}
+
+Adapter::~Adapter() = default;
+
+void Adapter::close_all(int code) {
+    state_->close_all(code);
+}
+
+std::size_t Adapter::connection_count() const {
+    return state_->open_count();
+}
+
+const TransportOptions& Adapter::options() const noexcept {
+    return state_->options;
+}
+
+}  // namespace switchboard::websocketpp
