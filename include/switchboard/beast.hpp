@@ -1,0 +1,236 @@
+// Switchboard: the Boost.Beast adapter (target switchboard::beast).
+//
+// Two ways to put a Hub on the network with Boost.Asio/Beast:
+//
+//   1. Embed it in a server you already have: keep your own acceptor and
+//      HTTP routing, and hand each WebSocket upgrade to an `Adapter`
+//      (`Adapter::serve`). Your io_context, your threads.
+//   2. Run a complete `Server`: it binds a port, accepts, speaks HTTP and
+//      WebSocket (optionally over TLS) on that one port, runs N threads and
+//      shuts down gracefully. switchboard-server is a thin main() around it.
+//
+// What the adapter does for every WebSocket, whichever way it was accepted:
+//   - the upgrade request goes to `hub.admit()`: the path selects the room,
+//     the Origin allow-list and the authorize hook may refuse it; a refused
+//     upgrade is answered with that HTTP status (403, 404) and the reason as
+//     the body;
+//   - text messages go to `hub.receive()`, one at a time, in order;
+//   - outgoing messages wait in a bounded per-connection queue (see
+//     `TransportOptions`); a client that reads too slowly for it is closed
+//     with 1008 "too slow" and counted as transport close "slow-consumer";
+//   - messages longer than the hub's `Limits::max_message_bytes` are refused
+//     by the WebSocket reader itself: close 1009, counted "message-too-big"
+//     (so clients of this adapter never see the `message-too-large` error
+//     unless `TransportOptions::read_message_max` is set above the hub's
+//     limit);
+//   - binary frames are not part of the protocol: close 1003, counted
+//     "binary-frame";
+//   - keep-alive: the server pings a quiet client after half the idle
+//     timeout; a client that answers nothing for the whole idle timeout is
+//     dropped, counted "keepalive-timeout", and the others get `user-left`.
+//
+// Threads: every connection runs on its own strand of the io_context, so an
+// io_context may be run by any number of threads. `Connection::send` and
+// `close` (called by the hub from whichever thread routed the message) only
+// take a short lock and post to that strand.
+//
+// Example (a complete server, what switchboard-server does):
+//
+//   switchboard::Hub hub;
+//   switchboard::beast::ServerOptions options;
+//   options.port = 0;                   // any free port
+//   options.threads = 4;
+//   switchboard::beast::Server server(hub, options);
+//   if (auto error = server.listen()) { std::cerr << error->message << '\n'; return 1; }
+//   std::cout << "listening on " << server.url() << std::endl;
+//   server.run();                       // until server.stop() is called
+//
+// Example (embedded: inside your own Beast HTTP session, once you have read
+// a request and found it is a WebSocket upgrade):
+//
+//   switchboard::beast::Adapter adapter(hub);          // lives as long as your server
+//   ...
+//   if (boost::beast::websocket::is_upgrade(request))
+//       return adapter.serve(stream.release_socket(), std::move(request));
+//
+// See examples/beast_embed for a whole program.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <switchboard/errors.hpp>
+#include <switchboard/hub.hpp>
+
+namespace switchboard::beast {
+
+/** The HTTP request and response types the adapter reads and writes. */
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+/** Per-connection transport settings. The defaults suit a server on the open internet. */
+struct TransportOptions {
+    /**
+     * Outgoing queue bound, per connection: messages waiting behind the one
+     * being written. A message that would take the queue over either bound
+     * closes the connection instead (1008 "too slow", transport close
+     * "slow-consumer") and drops what was queued. A single message is always
+     * accepted by an empty queue, however large.
+     */
+    std::size_t queue_max_messages = 1024;
+    std::size_t queue_max_bytes = 4 * 1024 * 1024;
+
+    /**
+     * Largest WebSocket message the reader accepts; longer ones close the
+     * connection with 1009. 0 (default) means the hub's
+     * `Limits::max_message_bytes`.
+     */
+    std::size_t read_message_max = 0;
+
+    /**
+     * Limit for reading the HTTP upgrade request, for the TLS handshake, and
+     * for each side of the WebSocket closing handshake.
+     */
+    std::chrono::milliseconds handshake_timeout{10'000};
+
+    /**
+     * A connection from which nothing arrived for this long is dropped.
+     * After half of it the server sends a WebSocket ping, so a live client
+     * (every browser answers pings by itself) is never dropped.
+     */
+    std::chrono::milliseconds idle_timeout{60'000};
+};
+
+/**
+ * Turns accepted TCP connections into hub sessions. Use it directly to
+ * embed Switchboard in an existing Asio/Beast server; `Server` uses one too.
+ *
+ * Ownership: the Hub must outlive the Adapter and every connection it
+ * serves (in practice: destroy the hub after your io_context has stopped
+ * and been destroyed). Connections keep the adapter's shared state alive,
+ * so destroying the Adapter itself while connections run is safe.
+ *
+ * All member functions are thread-safe.
+ */
+class Adapter {
+public:
+    explicit Adapter(Hub& hub, TransportOptions options = {});
+    ~Adapter();
+    Adapter(const Adapter&) = delete;
+    Adapter& operator=(const Adapter&) = delete;
+
+    /**
+     * Serve a WebSocket upgrade whose HTTP request you already read from
+     * `socket`. Returns at once; the connection then runs on a new strand
+     * of the socket's executor. A refused handshake (see Hub::admit) and a
+     * request that is not a WebSocket upgrade are answered with an HTTP
+     * error and closed.
+     */
+    void serve(boost::asio::ip::tcp::socket socket, HttpRequest request);
+
+    /**
+     * Serve a freshly accepted socket: read the upgrade request (within
+     * `handshake_timeout`), then as above.
+     */
+    void serve(boost::asio::ip::tcp::socket socket);
+
+    /**
+     * Graceful shutdown: refuse new connections (HTTP 503) and close every
+     * open one with `code` (default 1001, "server shutting down"). Sessions
+     * finish asynchronously, within about `handshake_timeout`.
+     */
+    void close_all(int code = close_code::going_away);
+
+    /** WebSocket connections currently served (upgraded and not yet torn down). */
+    std::size_t connection_count() const;
+
+    const TransportOptions& options() const noexcept;
+
+    /** Internal: the state shared with the connections. */
+    class State;
+
+private:
+    std::shared_ptr<State> state_;
+    friend class Server;
+};
+
+/**
+ * Answers plain HTTP requests (everything that is not a WebSocket upgrade)
+ * on a `Server`'s port. Runs on the connection's strand, on one of the
+ * server's threads, possibly on several threads at once for different
+ * connections. For HEAD requests, return the headers of the GET answer with
+ * an empty body and set Content-Length yourself.
+ */
+using HttpHandler = std::function<HttpResponse(const HttpRequest& request)>;
+
+struct ServerOptions {
+    std::string host = "127.0.0.1";  ///< address to bind (IPv4 or IPv6 literal)
+    std::uint16_t port = 8080;       ///< 0: any free port (see Server::port)
+    unsigned threads = 1;            ///< threads running the io_context inside run()
+    TransportOptions transport;
+    /** PEM files. When both are set the server speaks only TLS (https:// and wss://). */
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    /** Plain HTTP requests. Unset: every such request gets 404. */
+    HttpHandler http_handler;
+};
+
+/**
+ * A complete WebSocket + HTTP server around a Hub: one port, N threads.
+ *
+ * Lifecycle: construct, `listen()`, `run()` on one thread (it runs
+ * `threads - 1` more itself); `stop()` from anywhere (a signal handler
+ * posted on `io_context()`, another thread) makes `run()` return once every
+ * connection has closed, or after twice `handshake_timeout` at most. The
+ * Hub must outlive the Server.
+ */
+class Server {
+public:
+    Server(Hub& hub, ServerOptions options);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    /**
+     * Load the TLS files (when set) and bind. Errors are returned, not
+     * thrown: code "tls" (a file could not be loaded) or "listen" (the
+     * address could not be bound), with a human message.
+     */
+    std::optional<Error> listen();
+
+    /** The bound port (the real one when options.port was 0). 0 before listen(). */
+    std::uint16_t port() const noexcept;
+    /** True when serving TLS. */
+    bool tls() const noexcept;
+    /** "ws://HOST:PORT/" or "wss://HOST:PORT/" (IPv6 hosts in brackets). */
+    std::string url() const;
+
+    /** Accept and serve until stop(); blocks. Call once, after a successful listen(). */
+    void run();
+
+    /** Graceful shutdown (see Adapter::close_all). Thread-safe, idempotent. */
+    void stop();
+
+    /** The server's io_context, e.g. to add an asio::signal_set or timers. */
+    boost::asio::io_context& io_context() noexcept;
+
+    /** The adapter serving this server's WebSockets. */
+    Adapter& adapter() noexcept;
+
+private:
+    class Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace switchboard::beast

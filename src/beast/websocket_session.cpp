@@ -1,0 +1,443 @@
+// One WebSocket between a client and the hub: admission, the read loop, the
+// bounded write queue, closing. Instantiated for plain TCP and for TLS.
+#include "detail.hpp"
+
+#include <deque>
+#include <utility>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+namespace switchboard::beast {
+
+namespace net = boost::asio;
+namespace bb = boost::beast;
+namespace http = bb::http;
+namespace websocket = bb::websocket;
+
+// ---- Adapter::State ----
+
+Adapter::State::State(Hub& hub_, TransportOptions options_)
+    : hub(hub_),
+      options(options_),
+      read_message_max(options_.read_message_max ? options_.read_message_max
+                                                 : hub_.options().limits.max_message_bytes) {}
+
+bool Adapter::State::add(const std::shared_ptr<detail::Link>& link) {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+    links_.emplace(link.get(), link);
+    return true;
+}
+
+void Adapter::State::remove(const detail::Link* link) {
+    std::unique_lock lock(mutex_);
+    links_.erase(link);
+    maybe_drained(lock);
+}
+
+bool Adapter::State::stopping() const {
+    std::lock_guard lock(mutex_);
+    return stopping_;
+}
+
+void Adapter::State::close_all(int code) {
+    std::vector<std::shared_ptr<detail::Link>> targets;
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        for (auto& [key, weak] : links_)
+            if (auto link = weak.lock()) targets.push_back(std::move(link));
+    }
+    log(LogLevel::info, "closing {} connection(s)", targets.size());
+    // Links call back into remove() from their destructors: not under our lock.
+    for (auto& link : targets)
+        link->close(code, "server shutting down");
+    targets.clear();
+    std::unique_lock lock(mutex_);
+    maybe_drained(lock);
+}
+
+void Adapter::State::on_drained(std::function<void()> callback) {
+    std::unique_lock lock(mutex_);
+    on_drained_ = std::move(callback);
+    maybe_drained(lock);
+}
+
+void Adapter::State::maybe_drained(std::unique_lock<std::mutex>& lock) {
+    if (!stopping_ || !links_.empty() || !on_drained_) return;
+    auto callback = std::move(on_drained_);
+    on_drained_ = nullptr;
+    lock.unlock();
+    callback();
+}
+
+// ---- Adapter ----
+
+Adapter::Adapter(Hub& hub, TransportOptions options) : state_(std::make_shared<State>(hub, options)) {}
+
+Adapter::~Adapter() = default;
+
+void Adapter::close_all(int code) {
+    state_->close_all(code);
+}
+
+std::size_t Adapter::connection_count() const {
+    return state_->websockets.load();
+}
+
+const TransportOptions& Adapter::options() const noexcept {
+    return state_->options;
+}
+
+void Adapter::serve(net::ip::tcp::socket socket, HttpRequest request) {
+    // The connection needs a strand of its own, whatever executor the
+    // caller's socket was accepted on: re-home the descriptor.
+    bb::error_code ec;
+    auto endpoint = socket.local_endpoint(ec);
+    if (ec) return;
+    auto strand = net::make_strand(socket.get_executor());
+    auto handle = socket.release(ec);
+    if (ec) return;
+    net::ip::tcp::socket rehomed(strand, endpoint.protocol(), handle);
+    net::dispatch(strand, [state = state_, s = std::move(rehomed), r = std::move(request)]() mutable {
+        detail::serve_upgrade(state, detail::PlainStream(std::move(s)), std::move(r));
+    });
+}
+
+namespace detail {
+
+namespace {
+
+using Executor = net::any_io_executor;
+
+std::string to_string(bb::string_view s) {
+    return std::string(s.data(), s.size());
+}
+
+template <class Next>
+void close_lowest_layer(Next& stream) {
+    bb::error_code ignored;
+    bb::get_lowest_layer(stream).socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+    bb::get_lowest_layer(stream).socket().close(ignored);
+}
+
+/** Writes one HTTP response (a refused upgrade) and hangs up. */
+template <class Next>
+class Refusal : public std::enable_shared_from_this<Refusal<Next>> {
+public:
+    Refusal(Next stream, HttpResponse response) : stream_(std::move(stream)), response_(std::move(response)) {}
+
+    void start(std::chrono::milliseconds timeout) {
+        bb::get_lowest_layer(stream_).expires_after(timeout);
+        http::async_write(stream_, response_, [self = this->shared_from_this()](bb::error_code, std::size_t) {
+            close_lowest_layer(self->stream_);
+        });
+    }
+
+private:
+    Next stream_;
+    HttpResponse response_;
+};
+
+template <class Next>
+void refuse(const std::shared_ptr<Adapter::State>& state, Next stream, const HttpRequest& request, http::status status,
+            const std::string& reason) {
+    HttpResponse response{status, request.version()};
+    response.set(http::field::server, "switchboard");
+    response.set(http::field::content_type, "text/plain; charset=utf-8");
+    response.keep_alive(false);
+    response.body() = reason;
+    response.prepare_payload();
+    std::make_shared<Refusal<Next>>(std::move(stream), std::move(response))->start(state->options.handshake_timeout);
+}
+
+template <class Next>
+class WebSocketSession;
+
+/** The hub's handle on a WebSocket: a weak reference, so the hub never keeps a dead socket alive. */
+template <class Next>
+class HubConnection final : public Connection {
+public:
+    explicit HubConnection(std::weak_ptr<WebSocketSession<Next>> session) : session_(std::move(session)) {}
+    void send(std::shared_ptr<const std::string> text) override {
+        if (auto s = session_.lock()) s->send(std::move(text));
+    }
+    void close(int code, std::string_view reason) override {
+        if (auto s = session_.lock()) s->close(code, reason);
+    }
+
+private:
+    std::weak_ptr<WebSocketSession<Next>> session_;
+};
+
+/**
+ * Threads: everything but send() and close() runs on the strand
+ * `executor_`. Those two take `mutex_` (guarding the queue and the closing
+ * state), and post to the strand only to start a write burst or a close,
+ * never once per message.
+ */
+template <class Next>
+class WebSocketSession final : public Link, public std::enable_shared_from_this<WebSocketSession<Next>> {
+public:
+    WebSocketSession(std::shared_ptr<Adapter::State> state, Next stream)
+        : state_(std::move(state)), ws_(std::move(stream)), executor_(ws_.get_executor()), force_close_(executor_) {}
+
+    ~WebSocketSession() override {
+        // Only when the io_context was destroyed with this connection still running.
+        if (session_) state_->hub.leave(*session_);
+        if (counted_) --state_->websockets;
+        state_->remove(this);
+    }
+
+    void start(HttpRequest request, Admission admission) {
+        request_ = std::move(request);
+        admission_ = std::move(admission);
+        const auto& o = state_->options;
+        bb::get_lowest_layer(ws_).expires_never();  // the WebSocket's own timeouts take over
+        websocket::stream_base::timeout timeouts;
+        timeouts.handshake_timeout = o.handshake_timeout;
+        timeouts.idle_timeout = o.idle_timeout;
+        timeouts.keep_alive_pings = true;
+        ws_.set_option(timeouts);
+        ws_.set_option(websocket::stream_base::decorator(
+            [](websocket::response_type& response) { response.set(http::field::server, "switchboard"); }));
+        ws_.read_message_max(state_->read_message_max);
+        ws_.auto_fragment(false);  // one frame per message
+        ws_.async_accept(request_, bb::bind_front_handler(&WebSocketSession::on_accept, this->shared_from_this()));
+    }
+
+    // ---- any thread ----
+
+    void send(std::shared_ptr<const std::string> text) {
+        std::unique_lock lock(mutex_);
+        if (closing_) return;
+        const auto& o = state_->options;
+        if (!queue_.empty() &&
+            (queue_.size() >= o.queue_max_messages || queued_bytes_ + text->size() > o.queue_max_bytes)) {
+            closing_ = true;
+            close_code_ = close_code::policy_violation;
+            close_reason_ = "too slow";
+            queue_.clear();
+            queued_bytes_ = 0;
+            lock.unlock();
+            state_->hub.count_transport_close("slow-consumer");
+            state_->log(LogLevel::info, "closing {}: too slow to read its messages", label());
+            net::post(executor_, [self = this->shared_from_this()] { self->begin_close(); });
+            return;
+        }
+        queued_bytes_ += text->size();
+        queue_.push_back(std::move(text));
+        if (write_scheduled_) return;
+        write_scheduled_ = true;
+        lock.unlock();
+        net::post(executor_, [self = this->shared_from_this()] { self->pump(); });
+    }
+
+    void close(int code, std::string_view reason) override {
+        {
+            std::lock_guard lock(mutex_);
+            if (closing_) return;
+            closing_ = true;
+            close_code_ = code;
+            close_reason_ = std::string(reason);
+        }
+        net::post(executor_, [self = this->shared_from_this()] { self->begin_close(); });
+    }
+
+private:
+    // ---- on the strand ----
+
+    void on_accept(bb::error_code ec) {
+        if (ec) {
+            state_->log(LogLevel::debug, "WebSocket handshake failed: {}", ec.message());
+            return;
+        }
+        ++state_->websockets;
+        counted_ = true;
+        request_ = {};
+        // open() sends `login` through the connection, so the read loop and
+        // the queue must be ready first: they are (we are on the strand).
+        session_ =
+            state_->hub.open(std::move(admission_), std::make_shared<HubConnection<Next>>(this->weak_from_this()));
+        // A null session means the hub refused the join: it already queued
+        // the error and asked us to close; keep reading until the close ends.
+        do_read();
+    }
+
+    void do_read() {
+        ws_.async_read(buffer_, bb::bind_front_handler(&WebSocketSession::on_read, this->shared_from_this()));
+    }
+
+    void on_read(bb::error_code ec, std::size_t) {
+        if (ec) {
+            if (ec == websocket::error::message_too_big) {
+                // Beast has already sent close 1009.
+                state_->hub.count_transport_close("message-too-big");
+                state_->log(LogLevel::info, "closed {}: message over {} bytes", label(), state_->read_message_max);
+            } else if (ec == bb::error::timeout && !close_started_) {
+                state_->hub.count_transport_close("keepalive-timeout");
+                state_->log(LogLevel::info, "dropped {}: no answer to keep-alive pings", label());
+            } else {
+                state_->log(LogLevel::debug, "{} gone: {}", label(), ec.message());
+            }
+            teardown();
+            return;
+        }
+        if (!ws_.got_text()) {
+            buffer_.consume(buffer_.size());
+            if (!is_closing()) {
+                state_->hub.count_transport_close("binary-frame");
+                state_->log(LogLevel::info, "closing {}: sent a binary frame", label());
+                close(close_code::unsupported_data, "binary frames are not supported");
+            }
+            do_read();
+            return;
+        }
+        if (session_ && !is_closing()) {
+            auto data = buffer_.cdata();
+            state_->hub.receive(*session_, std::string_view(static_cast<const char*>(data.data()), data.size()));
+        }
+        buffer_.consume(buffer_.size());
+        do_read();
+    }
+
+    bool is_closing() {
+        std::lock_guard lock(mutex_);
+        return closing_;
+    }
+
+    /** Writes queued messages back to back; closes once the queue is empty and a close was asked for. */
+    void pump() {
+        if (in_flight_ || torn_down_) return;
+        std::unique_lock lock(mutex_);
+        if (!queue_.empty()) {
+            in_flight_ = std::move(queue_.front());
+            queue_.pop_front();
+            queued_bytes_ -= in_flight_->size();
+            lock.unlock();
+            ws_.text(true);
+            ws_.async_write(net::buffer(*in_flight_),
+                            bb::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
+            return;
+        }
+        write_scheduled_ = false;
+        if (!closing_ || close_started_) return;
+        close_started_ = true;
+        websocket::close_reason reason(static_cast<websocket::close_code>(close_code_), close_reason_);
+        lock.unlock();
+        ws_.async_close(reason, bb::bind_front_handler(&WebSocketSession::on_close, this->shared_from_this()));
+    }
+
+    void on_write(bb::error_code ec, std::size_t) {
+        in_flight_.reset();
+        if (ec) {
+            teardown();
+            return;
+        }
+        pump();
+    }
+
+    /** A close was asked for (by the hub, shutdown, or an overflow): flush, close, and never wait forever. */
+    void begin_close() {
+        if (torn_down_ || force_armed_) return;
+        force_armed_ = true;
+        force_close_.expires_after(state_->options.handshake_timeout);
+        force_close_.async_wait([self = this->shared_from_this()](bb::error_code ec) {
+            if (!ec && !self->torn_down_) {
+                self->state_->log(LogLevel::debug, "{}: closing handshake timed out", self->label());
+                close_lowest_layer(self->ws_);
+            }
+        });
+        pump();
+    }
+
+    void on_close(bb::error_code) { teardown(); }
+
+    /** The socket is gone (or going): tell the hub once, drop everything queued. */
+    void teardown() {
+        if (torn_down_) return;
+        torn_down_ = true;
+        {
+            std::lock_guard lock(mutex_);
+            closing_ = true;
+            queue_.clear();
+            queued_bytes_ = 0;
+        }
+        force_close_.cancel();
+        if (auto session = std::move(session_)) state_->hub.leave(*session);
+        close_lowest_layer(ws_);
+    }
+
+    std::string label() const { return session_ ? fmt::format("user {}", session_->id()) : std::string("a client"); }
+
+    std::shared_ptr<Adapter::State> state_;
+    websocket::stream<Next> ws_;
+    Executor executor_;
+    net::steady_timer force_close_;
+    bb::flat_buffer buffer_;
+    HttpRequest request_;
+    Admission admission_;
+    std::shared_ptr<Session> session_;
+    std::shared_ptr<const std::string> in_flight_;
+    bool counted_ = false;
+    bool close_started_ = false;
+    bool force_armed_ = false;
+    bool torn_down_ = false;
+
+    std::mutex mutex_;  // guards the members below
+    std::deque<std::shared_ptr<const std::string>> queue_;
+    std::size_t queued_bytes_ = 0;
+    bool write_scheduled_ = false;
+    bool closing_ = false;
+    int close_code_ = close_code::normal;
+    std::string close_reason_;
+};
+
+template <class Next>
+void serve_upgrade_impl(const std::shared_ptr<Adapter::State>& state, Next stream, HttpRequest request) {
+    if (!websocket::is_upgrade(request))
+        return refuse(state, std::move(stream), request, http::status::bad_request, "not a WebSocket upgrade");
+    if (state->stopping())
+        return refuse(state, std::move(stream), request, http::status::service_unavailable, "server shutting down");
+    Admission admission = state->hub.admit(make_handshake(request, bb::get_lowest_layer(stream).socket()));
+    if (!admission)
+        return refuse(state, std::move(stream), request, static_cast<http::status>(admission.status()),
+                      admission.reason());
+    auto session = std::make_shared<WebSocketSession<Next>>(state, std::move(stream));
+    if (state->add(session)) session->start(std::move(request), std::move(admission));
+}
+
+}  // namespace
+
+Handshake make_handshake(const HttpRequest& request, const net::ip::tcp::socket& socket) {
+    Handshake handshake;
+    std::string target = to_string(request.target());
+    auto question = target.find('?');
+    handshake.path = target.substr(0, question);
+    if (question != std::string::npos) handshake.query = target.substr(question + 1);
+    for (const auto& field : request)
+        handshake.headers.emplace_back(to_string(field.name_string()), to_string(field.value()));
+    bb::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    if (!ec) handshake.remote_address = remote.address().to_string();
+    return handshake;
+}
+
+void serve_upgrade(const std::shared_ptr<Adapter::State>& state, PlainStream stream, HttpRequest request) {
+    serve_upgrade_impl(state, std::move(stream), std::move(request));
+}
+
+void serve_upgrade(const std::shared_ptr<Adapter::State>& state, TlsStream stream, HttpRequest request) {
+    serve_upgrade_impl(state, std::move(stream), std::move(request));
+}
+
+}  // namespace detail
+}  // namespace switchboard::beast
