@@ -10,6 +10,44 @@
 namespace switchboard {
 namespace {
 
+constexpr std::uint64_t ones = 0x0101010101010101ULL;
+constexpr std::uint64_t highs = 0x8080808080808080ULL;
+
+inline std::uint64_t load8(const char* p) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+}
+
+// Bytes of `w` equal to `c`: the lowest flagged byte is exact (higher ones
+// may be false positives), which is all a forward search needs.
+inline std::uint64_t bytes_equal(std::uint64_t w, unsigned char c) {
+    std::uint64_t x = w ^ (ones * c);
+    return (x - ones) & ~x & highs;
+}
+
+// Offset of the first byte in [p, end) that is '"' or '\\' (and, when
+// `strict`, a control character or non-ASCII), or end - p if none: eight
+// bytes per step instead of one.
+template <bool strict>
+inline const char* find_string_special(const char* p, const char* end) {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (end - p >= 8) {
+        std::uint64_t w = load8(p);
+        std::uint64_t m = bytes_equal(w, '"') | bytes_equal(w, '\\');
+        if (strict) m |= ((w - ones * 0x20) & ~w & highs) | (w & highs);
+        if (m != 0) return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+#endif
+    while (p != end) {
+        auto c = static_cast<unsigned char>(*p);
+        if (c == '"' || c == '\\' || (strict && (c < 0x20 || c >= 0x80))) break;
+        ++p;
+    }
+    return p;
+}
+
 class Scanner {
 public:
     Scanner(std::string_view text, int max_depth)
@@ -86,11 +124,7 @@ public:
         ++p_;
         for (;;) {
             // Fast path over plain ASCII.
-            while (p_ != end_) {
-                auto c = static_cast<unsigned char>(*p_);
-                if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
-                ++p_;
-            }
+            p_ = find_string_special<true>(p_, end_);
             if (p_ == end_) return fail("a string is not terminated");
             auto c = static_cast<unsigned char>(*p_);
             if (c == '"') {
@@ -258,6 +292,163 @@ public:
     }
 };
 
+// The functions below read text the Scanner has already accepted, so they
+// skip instead of checking.
+
+// p at an opening quote; returns the position past the closing quote.
+const char* skip_valid_string(const char* p, const char* end) {
+    ++p;
+    for (;;) {
+        p = find_string_special<false>(p, end);
+        if (*p == '"') return p + 1;
+        p += 2;  // a backslash and the character it escapes (a \\u escape's hex digits are plain)
+    }
+}
+
+const char* skip_valid_value(const char* p, const char* end) {
+    switch (*p) {
+        case '"':
+            return skip_valid_string(p, end);
+        case '{':
+        case '[': {
+            int depth = 0;
+            for (;;) {
+                char c = *p;
+                if (c == '"') {
+                    p = skip_valid_string(p, end);
+                    continue;
+                }
+                if (c == '{' || c == '[') {
+                    ++depth;
+                } else if (c == '}' || c == ']') {
+                    if (--depth == 0) return p + 1;
+                }
+                ++p;
+            }
+        }
+        default:  // number or literal
+            while (p != end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' && *p != '\r' &&
+                   *p != '\t')
+                ++p;
+            return p;
+    }
+}
+
+const char* skip_valid_ws(const char* p, const char* end) {
+    while (p != end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        ++p;
+    return p;
+}
+
+// Records the members of a valid object exactly as Scanner::object does.
+void index_valid_object(std::string_view text, std::vector<MessageView::Member>& out) {
+    const char* p = text.data();
+    const char* end = p + text.size();
+    p = skip_valid_ws(p, end) + 1;  // past '{'
+    p = skip_valid_ws(p, end);
+    if (*p == '}') return;
+    for (;;) {
+        p = skip_valid_ws(p, end);
+        const char* key_begin = p;
+        p = skip_valid_string(p, end);
+        std::string_view raw_key(key_begin, static_cast<std::size_t>(p - key_begin));
+        p = skip_valid_ws(p, end) + 1;  // past ':'
+        p = skip_valid_ws(p, end);
+        const char* value_begin = p;
+        p = skip_valid_value(p, end);
+        MessageView::Member m;
+        m.raw_key = raw_key;
+        m.value = std::string_view(value_begin, static_cast<std::size_t>(p - value_begin));
+        if (raw_key.find('\\') != std::string_view::npos)
+            m.decoded_key = nlohmann::json::parse(raw_key).get<std::string>();
+        out.push_back(std::move(m));
+        p = skip_valid_ws(p, end);
+        if (*p == '}') return;
+        ++p;  // ','
+    }
+}
+
+unsigned valid_hex4(const char* p) {
+    unsigned unit = 0;
+    for (int i = 0; i < 4; ++i) {
+        char c = p[i];
+        unit <<= 4;
+        if (c >= '0' && c <= '9')
+            unit |= static_cast<unsigned>(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            unit |= static_cast<unsigned>(c - 'a' + 10);
+        else
+            unit |= static_cast<unsigned>(c - 'A' + 10);
+    }
+    return unit;
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+        out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+}
+
+// Decodes a valid JSON string literal (quotes included). The Scanner has
+// rejected bad escapes and lone surrogates, so every \\u pair here is whole.
+std::string decode_valid_string(std::string_view quoted) {
+    const char* p = quoted.data() + 1;
+    const char* end = quoted.data() + quoted.size() - 1;
+    std::string out;
+    out.reserve(quoted.size());
+    for (;;) {
+        const char* run = p;
+        while (p != end && *p != '\\')
+            ++p;
+        out.append(run, static_cast<std::size_t>(p - run));
+        if (p == end) return out;
+        char e = p[1];
+        p += 2;
+        switch (e) {
+            case 'b':
+                out.push_back('\b');
+                break;
+            case 'f':
+                out.push_back('\f');
+                break;
+            case 'n':
+                out.push_back('\n');
+                break;
+            case 'r':
+                out.push_back('\r');
+                break;
+            case 't':
+                out.push_back('\t');
+                break;
+            case 'u': {
+                std::uint32_t cp = valid_hex4(p);
+                p += 4;
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    std::uint32_t low = valid_hex4(p + 2);
+                    p += 6;
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                }
+                append_utf8(out, cp);
+                break;
+            }
+            default:  // '"', '\\', '/'
+                out.push_back(e);
+        }
+    }
+}
+
 }  // namespace
 
 std::optional<MessageView> MessageView::parse(std::string_view text, int max_depth, std::string* why,
@@ -306,7 +497,7 @@ std::optional<std::string> MessageView::string(std::string_view key) const {
     auto v = raw(key);
     if (!v || v->empty() || v->front() != '"') return std::nullopt;
     if (v->find('\\') == std::string_view::npos) return std::string(v->substr(1, v->size() - 2));
-    return nlohmann::json::parse(*v).get<std::string>();
+    return decode_valid_string(*v);
 }
 
 std::optional<std::uint64_t> MessageView::uint(std::string_view key, std::uint64_t max) const noexcept {
@@ -326,8 +517,12 @@ std::optional<std::uint64_t> MessageView::uint(std::string_view key, std::uint64
 std::optional<MessageView> MessageView::object(std::string_view key) const {
     auto v = raw(key);
     if (!v || v->empty() || v->front() != '{') return std::nullopt;
-    // Already validated as part of the whole; re-scan only to index its members.
-    return parse(*v, std::numeric_limits<int>::max());
+    // Already validated as part of the whole: index its members without checking again.
+    MessageView view;
+    view.text_ = *v;
+    view.members_.reserve(6);
+    index_valid_object(*v, view.members_);
+    return view;
 }
 
 bool MessageView::is_null(std::string_view key) const noexcept {
