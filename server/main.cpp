@@ -1,0 +1,200 @@
+// switchboard-server: a ready-to-run WebRTC signalling server with the chat
+// page, on one port. See --help.
+#include <unistd.h>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include <boost/asio/signal_set.hpp>
+
+#include <switchboard/beast.hpp>
+#include <switchboard/switchboard.hpp>
+
+#include "web.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* usage = R"(Usage: switchboard-server [options]
+
+WebRTC signalling over WebSocket (ws://HOST:PORT/ and ws://HOST:PORT/room/NAME),
+plus the bundled chat page and /healthz, /metrics over HTTP on the same port.
+
+Options:
+  --host ADDR             address to listen on (default 127.0.0.1)
+  --port N                port (default 8080; 0 picks a free one)
+  --threads N             I/O threads (default: number of CPUs, at most 8)
+  --web-root DIR          static files to serve (default: the bundled chat page)
+  --allowed-origin URL    allow WebSocket handshakes from this Origin only;
+                          repeatable (default: any origin)
+  --max-room-size N       users per room (default 256)
+  --max-message-bytes N   longest message; longer ones close the socket with 1009
+                          (default 65536)
+  --idle-timeout SECONDS  drop a client silent this long; it is pinged after half
+                          (default 60)
+  --tls-cert FILE         PEM certificate chain; with --tls-key, serve https/wss only
+  --tls-key FILE          PEM private key
+  --log-level LEVEL       trace, debug, info, warn, error or off (default info)
+  --unknown-types POLICY  reject (default): unregistered message types get
+                          `unknown-type`; route: route them by `to` like the
+                          original seed server
+  --help                  show this help
+
+On start it prints one line, "listening on ws://HOST:PORT/" (wss:// with TLS),
+to stdout. Logs go to stderr. SIGINT or SIGTERM closes every connection (1001)
+and exits with status 0.
+)";
+
+struct Config {
+    switchboard::Options hub;
+    switchboard::beast::ServerOptions server;
+    std::optional<fs::path> web_root;
+};
+
+bool parse_number(std::string_view text, unsigned long long max, unsigned long long& out) {
+    if (text.empty() || text.size() > 20) return false;
+    unsigned long long value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return false;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+        if (value > max) return false;
+    }
+    out = value;
+    return true;
+}
+
+/** Parses argv into `config`; returns an exit status when the program should stop (help, error). */
+std::optional<int> parse(int argc, char** argv, Config& config) {
+    unsigned hardware = std::thread::hardware_concurrency();
+    config.server.threads = hardware == 0 ? 1 : (hardware > 8 ? 8 : hardware);
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            std::cout << usage;
+            return 0;
+        }
+        std::string name(arg), value;
+        bool has_value = false;
+        if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string_view::npos) {
+            name = std::string(arg.substr(0, eq));
+            value = std::string(arg.substr(eq + 1));
+            has_value = true;
+        }
+        auto need_value = [&]() -> bool {
+            if (has_value) return true;
+            if (i + 1 >= argc) return false;
+            value = argv[++i];
+            return true;
+        };
+        auto fail = [&](const std::string& why) {
+            std::cerr << "switchboard-server: " << why << "\n(see --help)\n";
+            return std::optional<int>(2);
+        };
+        unsigned long long number = 0;
+        if (name == "--host") {
+            if (!need_value() || value.empty()) return fail("--host needs an address");
+            config.server.host = value;
+        } else if (name == "--port") {
+            if (!need_value() || !parse_number(value, 65535, number))
+                return fail("--port needs a number from 0 to 65535");
+            config.server.port = static_cast<std::uint16_t>(number);
+        } else if (name == "--threads") {
+            if (!need_value() || !parse_number(value, 256, number) || number == 0)
+                return fail("--threads needs a number from 1 to 256");
+            config.server.threads = static_cast<unsigned>(number);
+        } else if (name == "--web-root") {
+            if (!need_value()) return fail("--web-root needs a directory");
+            std::error_code ec;
+            if (!fs::is_directory(value, ec)) return fail("--web-root " + value + " is not a directory");
+            config.web_root = fs::path(value);
+        } else if (name == "--allowed-origin") {
+            if (!need_value() || value.empty())
+                return fail("--allowed-origin needs an origin such as http://localhost:8080");
+            config.hub.allowed_origins.push_back(value);
+        } else if (name == "--max-room-size") {
+            if (!need_value() || !parse_number(value, 1'000'000, number) || number == 0)
+                return fail("--max-room-size needs a number from 1 to 1000000");
+            config.hub.limits.max_users_per_room = static_cast<std::size_t>(number);
+        } else if (name == "--max-message-bytes") {
+            if (!need_value() || !parse_number(value, 64ull * 1024 * 1024, number) || number < 256)
+                return fail("--max-message-bytes needs a number from 256 to 67108864");
+            config.hub.limits.max_message_bytes = static_cast<std::size_t>(number);
+        } else if (name == "--idle-timeout") {
+            if (!need_value() || !parse_number(value, 86'400, number) || number == 0)
+                return fail("--idle-timeout needs a number of seconds from 1 to 86400");
+            config.server.transport.idle_timeout = std::chrono::seconds(number);
+        } else if (name == "--tls-cert") {
+            if (!need_value()) return fail("--tls-cert needs a file");
+            config.server.tls_cert_file = value;
+        } else if (name == "--tls-key") {
+            if (!need_value()) return fail("--tls-key needs a file");
+            config.server.tls_key_file = value;
+        } else if (name == "--log-level") {
+            if (!need_value() || !switchboard::parse_log_level(value, config.hub.log_level))
+                return fail("--log-level needs one of trace, debug, info, warn, error, off");
+        } else if (name == "--unknown-types") {
+            if (!need_value() || (value != "reject" && value != "route"))
+                return fail("--unknown-types needs reject or route");
+            config.hub.unknown_types =
+                value == "route" ? switchboard::UnknownTypePolicy::route : switchboard::UnknownTypePolicy::reject;
+        } else {
+            return fail("unknown option " + std::string(arg));
+        }
+    }
+    return std::nullopt;
+}
+
+/** This executable's directory, or "" when it cannot be found. */
+fs::path executable_dir() {
+    std::error_code ec;
+    auto exe = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::path() : exe.parent_path();
+}
+
+/**
+ * The bundled web files: the installed copy next to an installed binary
+ * (found relative to it, so the install prefix may move), otherwise the
+ * source tree this binary was built from.
+ */
+switchboard::server::WebOptions bundled_web() {
+    auto installed = executable_dir() / SWITCHBOARD_INSTALLED_WEB_ROOT_RELATIVE;
+    std::error_code ec;
+    if (fs::is_regular_file(installed / "index.html", ec)) return {installed, installed / "switchboard.js"};
+    return {SWITCHBOARD_SOURCE_WEB_ROOT, SWITCHBOARD_SOURCE_CLIENT_JS};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Config config;
+    if (auto status = parse(argc, argv, config)) return *status;
+
+    config.hub.log_sink = switchboard::stderr_log_sink();
+    switchboard::Hub hub(config.hub);
+
+    auto web = bundled_web();
+    if (config.web_root) web.root = *config.web_root;
+    config.server.http_handler = switchboard::server::make_web_handler(hub, web);
+
+    switchboard::beast::Server server(hub, config.server);
+    if (auto error = server.listen()) {
+        std::cerr << "switchboard-server: " << error->message << '\n';
+        return 1;
+    }
+
+    boost::asio::signal_set signals(server.io_context(), SIGINT, SIGTERM);
+    signals.async_wait([&server](const boost::system::error_code& ec, int) {
+        if (!ec) server.stop();
+    });
+
+    std::cout << "listening on " << server.url() << std::endl;
+    server.run();
+    return 0;
+}

@@ -1,0 +1,236 @@
+#include "web.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/verb.hpp>
+
+namespace switchboard::server {
+
+namespace fs = std::filesystem;
+namespace http = boost::beast::http;
+using beast::HttpRequest;
+using beast::HttpResponse;
+
+namespace {
+
+/** Largest static file served; the bundled page is a few kilobytes. */
+constexpr std::uintmax_t max_file_bytes = 16 * 1024 * 1024;
+
+HttpResponse text_response(http::status status, const HttpRequest& request, std::string body) {
+    HttpResponse response{status, request.version()};
+    response.set(http::field::content_type, "text/plain; charset=utf-8");
+    response.body() = std::move(body);
+    return response;
+}
+
+/** For HEAD: the GET answer's headers, no body. */
+void strip_body_for_head(const HttpRequest& request, HttpResponse& response) {
+    if (request.method() != http::verb::head) return;
+    response.content_length(response.body().size());
+    response.body().clear();
+}
+
+bool read_file(const fs::path& file, std::string& out) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return false;
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    out = std::move(buffer).str();
+    return true;
+}
+
+/** True when `path` is `root` itself or lies below it (both canonical). */
+bool inside(const fs::path& root, const fs::path& path) {
+    auto r = root.begin(), p = path.begin();
+    for (; r != root.end(); ++r, ++p)
+        if (p == path.end() || *r != *p) return false;
+    return true;
+}
+
+class WebHandler {
+public:
+    WebHandler(const Hub& hub, WebOptions options) : hub_(hub), options_(std::move(options)) {
+        std::error_code ec;
+        if (!options_.root.empty()) root_ = fs::canonical(options_.root, ec);
+        if (ec) root_.clear();
+    }
+
+    HttpResponse operator()(const HttpRequest& request) const {
+        if (request.method() != http::verb::get && request.method() != http::verb::head) {
+            auto response = text_response(http::status::method_not_allowed, request, "method not allowed\n");
+            response.set(http::field::allow, "GET, HEAD");
+            return response;
+        }
+        auto target = std::string_view(request.target().data(), request.target().size());
+        target = target.substr(0, target.find('?'));
+        HttpResponse response = answer(request, target);
+        strip_body_for_head(request, response);
+        return response;
+    }
+
+private:
+    HttpResponse answer(const HttpRequest& request, std::string_view target) const {
+        if (target == "/healthz") return text_response(http::status::ok, request, "ok\n");
+        if (target == "/metrics") {
+            auto response = text_response(http::status::ok, request, prometheus_metrics(hub_.counters()));
+            response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+            response.set(http::field::cache_control, "no-store");
+            return response;
+        }
+        std::string path;
+        if (!percent_decode(target, path) || path.empty() || path.front() != '/')
+            return text_response(http::status::bad_request, request, "bad request path\n");
+
+        // Decoded segments: refuse any "..", "." or backslash outright, before touching the file system.
+        std::vector<std::string> segments;
+        std::size_t start = 1;
+        while (start <= path.size()) {
+            auto end = path.find('/', start);
+            if (end == std::string::npos) end = path.size();
+            std::string segment = path.substr(start, end - start);
+            if (segment == ".." || segment == "." || segment.find('\\') != std::string::npos)
+                return text_response(http::status::not_found, request, "not found\n");
+            if (!segment.empty()) segments.push_back(std::move(segment));
+            start = end + 1;
+        }
+        if (path.back() == '/') segments.push_back("index.html");
+
+        if (!root_.empty()) {
+            fs::path file = root_;
+            for (auto& s : segments)
+                file /= s;
+            std::error_code ec;
+            if (fs::is_directory(file, ec)) file /= "index.html";
+            if (fs::exists(file, ec)) {
+                auto real = fs::canonical(file, ec);
+                if (ec || !inside(root_, real)) return text_response(http::status::forbidden, request, "forbidden\n");
+                return serve_file(request, real);
+            }
+        }
+        if (segments.size() == 1 && segments[0] == "switchboard.js" && !options_.client_js.empty())
+            return serve_file(request, options_.client_js);
+        return text_response(http::status::not_found, request, "not found\n");
+    }
+
+    HttpResponse serve_file(const HttpRequest& request, const fs::path& file) const {
+        std::error_code ec;
+        if (!fs::is_regular_file(file, ec)) return text_response(http::status::not_found, request, "not found\n");
+        auto size = fs::file_size(file, ec);
+        if (ec || size > max_file_bytes) return text_response(http::status::forbidden, request, "file too large\n");
+        HttpResponse response{http::status::ok, request.version()};
+        if (!read_file(file, response.body()))
+            return text_response(http::status::forbidden, request, "cannot read the file\n");
+        response.set(http::field::content_type, std::string(content_type(file)));
+        response.set(http::field::cache_control, "no-cache");
+        return response;
+    }
+
+    const Hub& hub_;
+    WebOptions options_;
+    fs::path root_;
+};
+
+std::string escape_label(std::string_view value) {
+    std::string out;
+    for (char c : value) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+void metric(std::ostringstream& out, const char* name, const char* type, const char* help, std::uint64_t value) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
+        << name << ' ' << value << '\n';
+}
+
+void labelled(std::ostringstream& out, const char* name, const char* help, const char* label,
+              const std::map<std::string, std::uint64_t>& values) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n";
+    for (const auto& [key, value] : values)
+        out << name << '{' << label << "=\"" << escape_label(key) << "\"} " << value << '\n';
+}
+
+}  // namespace
+
+beast::HttpHandler make_web_handler(const Hub& hub, WebOptions options) {
+    auto handler = std::make_shared<const WebHandler>(hub, std::move(options));
+    return [handler](const HttpRequest& request) { return (*handler)(request); };
+}
+
+std::string prometheus_metrics(const Counters& c) {
+    std::ostringstream out;
+    metric(out, "switchboard_connections_open", "gauge", "Users joined right now.", c.connections_open);
+    metric(out, "switchboard_connections_total", "counter", "Users ever joined.", c.connections_total);
+    metric(out, "switchboard_connections_refused_total", "counter", "Connections refused at admission or join.",
+           c.connections_refused);
+    metric(out, "switchboard_rooms_open", "gauge", "Rooms with at least one user.", c.rooms_open);
+    metric(out, "switchboard_messages_received_total", "counter", "Text messages received from clients.",
+           c.messages_received);
+    metric(out, "switchboard_messages_routed_total", "counter", "Messages delivered to a recipient.",
+           c.messages_routed);
+    metric(out, "switchboard_messages_handled_total", "counter", "Messages given to a host handler.",
+           c.messages_handled);
+    metric(out, "switchboard_bytes_routed_total", "counter", "Bytes of routed messages.", c.bytes_routed);
+    labelled(out, "switchboard_errors_total", "Error replies sent, by error code.", "code", c.errors);
+    labelled(out, "switchboard_transport_closes_total", "Connections closed by the transport, by reason.", "reason",
+             c.transport_closes);
+    return std::move(out).str();
+}
+
+std::string_view content_type(const fs::path& file) {
+    static const std::pair<std::string_view, std::string_view> types[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".htm", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".png", "image/png"},
+        {".svg", "image/svg+xml"},
+        {".ico", "image/x-icon"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".map", "application/json"},
+        {".wasm", "application/wasm"},
+    };
+    std::string ext = file.extension().string();
+    for (auto& ch : ext)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    for (const auto& [extension, type] : types)
+        if (ext == extension) return type;
+    return "application/octet-stream";
+}
+
+bool percent_decode(std::string_view in, std::string& out) {
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    out.clear();
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] != '%') {
+            out += in[i];
+            continue;
+        }
+        if (i + 2 >= in.size()) return false;
+        int high = hex(in[i + 1]), low = hex(in[i + 2]);
+        if (high < 0 || low < 0 || (high == 0 && low == 0)) return false;
+        out += static_cast<char>(high * 16 + low);
+        i += 2;
+    }
+    return true;
+}
+
+}  // namespace switchboard::server

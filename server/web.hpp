@@ -1,0 +1,38 @@
+// switchboard-server: what it answers over plain HTTP on its WebSocket port.
+//
+//   GET /healthz         200 "ok"
+//   GET /metrics         the hub's counters in Prometheus text format
+//   GET /switchboard.js  the JS client (from the web root if it has one, else the bundled one)
+//   GET /anything-else   a static file under the web root ("/" and "dir/" mean index.html)
+//
+// HEAD works wherever GET does; other methods get 405. Paths that leave the
+// web root (`..`, percent-encoded or not, and symlinks pointing outside) get
+// 404 or 403.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include <switchboard/beast.hpp>
+
+namespace switchboard::server {
+
+struct WebOptions {
+    std::filesystem::path root;       ///< directory of static files; empty: none
+    std::filesystem::path client_js;  ///< served at /switchboard.js when the root has none; empty: none
+};
+
+/** The HTTP handler for switchboard::beast::ServerOptions::http_handler. */
+beast::HttpHandler make_web_handler(const Hub& hub, WebOptions options);
+
+/** The hub's counters in the Prometheus text exposition format (version 0.0.4). */
+std::string prometheus_metrics(const Counters& counters);
+
+/** Content-Type for a file name, by extension; application/octet-stream when unknown. */
+std::string_view content_type(const std::filesystem::path& file);
+
+/** Decode %XX escapes; false on a malformed escape or an encoded NUL. */
+bool percent_decode(std::string_view in, std::string& out);
+
+}  // namespace switchboard::server
