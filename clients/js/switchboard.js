@@ -592,11 +592,15 @@ export class Switchboard extends EventTarget {
   }
 
   _dropAll(reason) {
-    for (const id of [...this._peers.keys()]) this._dropPeer(id, reason);
-    for (const id of this._idle.keys()) this._emit('peer-left', { peerId: id, reason });
+    // Forget everybody first, so that listeners of the events below already
+    // see the empty room.
+    const peers = [...this._peers.keys()];
+    const idle = [...this._idle.keys()];
+    for (const id of peers) this._dropPeer(id, null);
     this._idle.clear();
     this._earlyCandidates.clear();
     this._retries.clear();
+    for (const id of [...peers, ...idle]) this._emit('peer-left', { peerId: id, reason });
   }
 }
 

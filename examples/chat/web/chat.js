@@ -58,7 +58,7 @@ function hideBanner() {
   delete $('banner').dataset.kind;
 }
 
-sb.on('state', ({ state }) => {
+sb.on('state', ({ state, previous }) => {
   const status = $('status');
   status.dataset.state = state;
   status.textContent = STATUS_TEXT[state] || state;
@@ -66,6 +66,7 @@ sb.on('state', ({ state }) => {
   $('input').disabled = !online;
   $('send').disabled = !online;
   if (state === 'reconnecting') {
+    if (previous === 'online') notice('Lost the connection to the server.');
     showBanner('Lost the connection to the server. Reconnecting…', 'reconnecting');
     $('me').textContent = '…';
     $('me').dataset.userId = '';
@@ -74,6 +75,7 @@ sb.on('state', ({ state }) => {
   } else if (online && $('banner').dataset.kind !== 'error') {
     hideBanner();
   }
+  renderUsers();
 });
 
 sb.on('error', ({ code, message, source }) => {
