@@ -1,6 +1,7 @@
 #include <switchboard/hub.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 #include <stdexcept>
 
@@ -224,7 +225,8 @@ void HubCore::route(Member& sender, const MessageView& view, std::string_view ty
     auto out = std::make_shared<std::string>();
     out->reserve(view.text().size() + 24);
     out->append(R"({"from":)");
-    fmt::format_to(std::back_inserter(*out), "{}", sender.id());
+    char id[20];
+    out->append(id, static_cast<std::size_t>(std::to_chars(id, id + sizeof id, sender.id()).ptr - id));
     for (const auto& m : view.members()) {
         auto key = m.key();
         if (key == "to" || key == "from") continue;
