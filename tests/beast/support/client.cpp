@@ -1,0 +1,332 @@
+#include "client.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+namespace switchboard::test {
+
+namespace net = boost::asio;
+namespace bb = boost::beast;
+namespace http = bb::http;
+namespace websocket = bb::websocket;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+namespace {
+
+/** Runs the io_context until `done` or the timeout; on timeout closes `socket` so pending work ends. */
+bool run_until(net::io_context& io, const bool& done, std::chrono::milliseconds timeout, tcp::socket& socket) {
+    io.restart();
+    io.run_for(timeout);
+    if (done) return true;
+    bb::error_code ignored;
+    socket.close(ignored);
+    io.restart();
+    io.run_for(1s);
+    return false;
+}
+
+}  // namespace
+
+struct WsClient::Impl {
+    net::io_context io;
+    std::optional<ssl::context> tls_context;
+    std::unique_ptr<websocket::stream<bb::tcp_stream>> plain;
+    std::unique_ptr<websocket::stream<bb::ssl_stream<bb::tcp_stream>>> tls;
+    bb::flat_buffer buffer;
+    std::string refusal_body;
+    bool small_buffer = false;
+    bool broken = false;
+
+    tcp::socket& socket() {
+        return plain ? bb::get_lowest_layer(*plain).socket() : bb::get_lowest_layer(*tls).socket();
+    }
+
+    template <class F>
+    auto with(F&& f) {
+        return plain ? f(*plain) : f(*tls);
+    }
+
+    bool tcp_connect(std::uint16_t port, std::chrono::milliseconds timeout) {
+        auto& s = socket();
+        bb::error_code ec;
+        s.open(tcp::v4(), ec);
+        if (small_buffer) s.set_option(net::socket_base::receive_buffer_size(4096), ec);
+        bool done = false;
+        bool ok = false;
+        s.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), [&](bb::error_code e) {
+            done = true;
+            ok = !e;
+        });
+        return run_until(io, done, timeout, s) && ok;
+    }
+
+    template <class Ws>
+    int upgrade(Ws& ws, std::uint16_t port, const std::string& target, const Headers& headers,
+                std::chrono::milliseconds timeout) {
+        ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& request) {
+            for (const auto& [name, value] : headers)
+                request.set(name, value);
+        }));
+        ws.auto_fragment(false);
+        websocket::response_type response;
+        bool done = false;
+        bb::error_code result;
+        ws.async_handshake(response, "127.0.0.1:" + std::to_string(port), target, [&](bb::error_code e) {
+            done = true;
+            result = e;
+        });
+        if (!run_until(io, done, timeout, socket())) return 0;
+        if (!result) return 101;
+        refusal_body = response.body();
+        return response.result_int() == 101 ? 0 : static_cast<int>(response.result_int());
+    }
+};
+
+WsClient::WsClient() : impl_(std::make_unique<Impl>()) {}
+WsClient::~WsClient() = default;
+
+int WsClient::connect(std::uint16_t port, std::string target, const Headers& headers,
+                      std::chrono::milliseconds timeout) {
+    impl_->plain = std::make_unique<websocket::stream<bb::tcp_stream>>(impl_->io);
+    if (!impl_->tcp_connect(port, timeout)) return 0;
+    return impl_->upgrade(*impl_->plain, port, target, headers, timeout);
+}
+
+int WsClient::connect_tls(std::uint16_t port, const std::string& ca_file, std::string target,
+                          std::chrono::milliseconds timeout) {
+    auto& context = impl_->tls_context.emplace(ssl::context::tls_client);
+    context.load_verify_file(ca_file);
+    context.set_verify_mode(ssl::verify_peer);
+    impl_->tls = std::make_unique<websocket::stream<bb::ssl_stream<bb::tcp_stream>>>(impl_->io, context);
+    impl_->tls->next_layer().set_verify_callback(ssl::host_name_verification("127.0.0.1"));
+    if (!impl_->tcp_connect(port, timeout)) return 0;
+    bool done = false;
+    bb::error_code result;
+    impl_->tls->next_layer().async_handshake(ssl::stream_base::client, [&](bb::error_code e) {
+        done = true;
+        result = e;
+    });
+    if (!run_until(impl_->io, done, timeout, impl_->socket()) || result) return 0;
+    return impl_->upgrade(*impl_->tls, port, target, {}, timeout);
+}
+
+const std::string& WsClient::refusal_body() const noexcept {
+    return impl_->refusal_body;
+}
+
+void WsClient::small_receive_buffer() {
+    impl_->small_buffer = true;
+}
+
+namespace {
+template <class Ws>
+bool write(net::io_context& io, Ws& ws, std::string_view data, bool text, std::chrono::milliseconds timeout) {
+    ws.text(text);
+    bool done = false;
+    bb::error_code result;
+    ws.async_write(net::buffer(data.data(), data.size()), [&](bb::error_code e, std::size_t) {
+        done = true;
+        result = e;
+    });
+    return run_until(io, done, timeout, bb::get_lowest_layer(ws).socket()) && !result;
+}
+}  // namespace
+
+bool WsClient::send(std::string_view text, std::chrono::milliseconds timeout) {
+    return impl_->with([&](auto& ws) { return write(impl_->io, ws, text, true, timeout); });
+}
+
+bool WsClient::send_binary(std::string_view data, std::chrono::milliseconds timeout) {
+    return impl_->with([&](auto& ws) { return write(impl_->io, ws, data, false, timeout); });
+}
+
+std::optional<std::string> WsClient::receive_text(std::chrono::milliseconds timeout) {
+    if (impl_->broken) return std::nullopt;
+    return impl_->with([&](auto& ws) -> std::optional<std::string> {
+        impl_->buffer.clear();
+        bool done = false;
+        bb::error_code result;
+        ws.async_read(impl_->buffer, [&](bb::error_code e, std::size_t) {
+            done = true;
+            result = e;
+        });
+        if (!run_until(impl_->io, done, timeout, impl_->socket()) || result) {
+            impl_->broken = true;
+            return std::nullopt;
+        }
+        return bb::buffers_to_string(impl_->buffer.data());
+    });
+}
+
+std::optional<nlohmann::json> WsClient::receive(std::chrono::milliseconds timeout) {
+    auto text = receive_text(timeout);
+    if (!text) return std::nullopt;
+    return nlohmann::json::parse(*text);
+}
+
+std::optional<nlohmann::json> WsClient::receive_type(std::string_view type, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left <= 0ms) return std::nullopt;
+        auto message = receive(left);
+        if (!message || message->value("type", "") == type) return message;
+    }
+}
+
+int WsClient::wait_closed(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!impl_->broken) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left <= 0ms) break;
+        (void)receive_text(left);
+    }
+    return close_code();
+}
+
+int WsClient::close_code() const {
+    return impl_->with([](auto& ws) { return static_cast<int>(ws.reason().code); });
+}
+
+std::string WsClient::close_reason() const {
+    return impl_->with([](auto& ws) { return std::string(ws.reason().reason.c_str()); });
+}
+
+void WsClient::close(std::chrono::milliseconds timeout) {
+    if (impl_->broken) return;
+    impl_->with([&](auto& ws) {
+        bool done = false;
+        ws.async_close(websocket::close_code::normal, [&](bb::error_code) { done = true; });
+        run_until(impl_->io, done, timeout, impl_->socket());
+        return 0;
+    });
+    impl_->broken = true;
+}
+
+std::optional<nlohmann::json> WsClient::login(std::uint16_t port, std::string target, const Headers& headers) {
+    if (connect(port, std::move(target), headers) != 101) return std::nullopt;
+    auto message = receive();
+    if (message && message->value("type", "") == "login") id_ = message->at("userId").get<std::uint64_t>();
+    return message;
+}
+
+HttpResult http_request(std::uint16_t port, std::string_view method, std::string_view target, const Headers& headers,
+                        std::chrono::milliseconds timeout) {
+    net::io_context io;
+    tcp::socket socket(io);
+    HttpResult out;
+    std::string request =
+        std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+    for (const auto& [name, value] : headers)
+        request += name + ": " + value + "\r\n";
+    request += "\r\n";
+    bb::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    if (method == "HEAD") parser.skip(true);
+    bool done = false;
+    socket.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), [&](bb::error_code ec) {
+        if (ec) {
+            done = true;
+            return;
+        }
+        net::async_write(socket, net::buffer(request), [&](bb::error_code ec2, std::size_t) {
+            if (ec2) {
+                done = true;
+                return;
+            }
+            http::async_read(socket, buffer, parser, [&](bb::error_code ec3, std::size_t) {
+                done = true;
+                if (ec3) return;
+                auto& response = parser.get();
+                out.status = static_cast<int>(response.result_int());
+                out.content_type = std::string(response[http::field::content_type]);
+                out.content_length = std::string(response[http::field::content_length]);
+                out.body = response.body();
+            });
+        });
+    });
+    run_until(io, done, timeout, socket);
+    return out;
+}
+
+int oversized_frame_close_code(std::uint16_t port, std::uint64_t declared_length) {
+    net::io_context io;
+    tcp::socket socket(io);
+    bb::error_code ec;
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+    if (ec) return 0;
+    // Blocking reads below, bounded by a receive timeout on the socket.
+    timeval timeout{5, 0};
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    std::string upgrade =
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    net::write(socket, net::buffer(upgrade), ec);
+    std::string response;
+    char c;
+    while (response.find("\r\n\r\n") == std::string::npos && socket.read_some(net::buffer(&c, 1), ec) == 1)
+        response += c;
+    if (ec || response.rfind("HTTP/1.1 101", 0) != 0) return 0;
+    unsigned char header[14] = {0x81, 0xFF};  // FIN + text; masked, 64-bit length
+    for (int i = 0; i < 8; ++i)
+        header[2 + i] = static_cast<unsigned char>(declared_length >> (56 - 8 * i));
+    net::write(socket, net::buffer(header, sizeof header), ec);  // 4 zero bytes of mask key, no payload
+    // Read server frames (login first) until the close frame.
+    auto read_exact = [&](void* data, std::size_t size) {
+        net::read(socket, net::buffer(data, size), ec);
+        return !ec;
+    };
+    while (true) {
+        unsigned char h[2];
+        if (!read_exact(h, 2)) return 0;
+        std::uint64_t length = h[1] & 0x7F;
+        if (length == 126 || length == 127) {
+            unsigned char ext[8];
+            std::size_t n = length == 126 ? 2 : 8;
+            if (!read_exact(ext, n)) return 0;
+            length = 0;
+            for (std::size_t i = 0; i < n; ++i)
+                length = (length << 8) | ext[i];
+        }
+        std::string payload(length, '\0');
+        if (length && !read_exact(payload.data(), length)) return 0;
+        if ((h[0] & 0x0F) == 0x8)
+            return payload.size() >= 2
+                       ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1])
+                       : 0;
+    }
+}
+
+std::optional<TlsFiles> make_self_signed_cert() {
+    std::random_device random;
+    auto dir = std::filesystem::temp_directory_path() / ("switchboard-tls-" + std::to_string(random()));
+    std::filesystem::create_directories(dir);
+    TlsFiles files{(dir / "cert.pem").string(), (dir / "key.pem").string()};
+    std::string command =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+        "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout '" +
+        files.key + "' -out '" + files.cert + "' >/dev/null 2>&1";
+    if (std::system(command.c_str()) != 0) return std::nullopt;
+    return files;
+}
+
+}  // namespace switchboard::test

@@ -1,0 +1,107 @@
+// Test support: real-socket clients for the Beast adapter tests. Every call
+// is bounded by a timeout so a failing test fails instead of hanging. The
+// Beast code lives in client.cpp, so test files compile quickly.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace switchboard::test {
+
+using namespace std::chrono_literals;
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+/** A WebSocket client on its own io_context, driven synchronously with timeouts. */
+class WsClient {
+public:
+    WsClient();
+    ~WsClient();
+    WsClient(const WsClient&) = delete;
+    WsClient& operator=(const WsClient&) = delete;
+
+    /**
+     * Connect to 127.0.0.1:port and upgrade at `target`. Returns the HTTP
+     * status: 101 when upgraded, the refusal status otherwise (see
+     * refusal_body), 0 on a network error or timeout.
+     */
+    int connect(std::uint16_t port, std::string target = "/", const Headers& headers = {},
+                std::chrono::milliseconds timeout = 5s);
+
+    /** TLS variant (wss), trusting `ca_file` for 127.0.0.1. */
+    int connect_tls(std::uint16_t port, const std::string& ca_file, std::string target = "/",
+                    std::chrono::milliseconds timeout = 5s);
+
+    /** Body of a refused upgrade. */
+    const std::string& refusal_body() const noexcept;
+
+    /** Shrink the receive buffer (before connect) so that a client that never reads fills up quickly. */
+    void small_receive_buffer();
+
+    bool send(std::string_view text, std::chrono::milliseconds timeout = 5s);
+    bool send_binary(std::string_view data, std::chrono::milliseconds timeout = 5s);
+
+    /** The next text message, or nullopt on close, error or timeout (the client is then unusable). */
+    std::optional<std::string> receive_text(std::chrono::milliseconds timeout = 5s);
+    std::optional<nlohmann::json> receive(std::chrono::milliseconds timeout = 5s);
+
+    /** Read until a message whose `type` is `type` (others are skipped); nullopt on close/timeout. */
+    std::optional<nlohmann::json> receive_type(std::string_view type, std::chrono::milliseconds timeout = 5s);
+
+    /** Read until the server closes; returns the close code (0 if none arrived in time). */
+    int wait_closed(std::chrono::milliseconds timeout = 5s);
+
+    /** After a read failed because the server closed: its close code and reason. */
+    int close_code() const;
+    std::string close_reason() const;
+
+    /** Our close handshake (1000). */
+    void close(std::chrono::milliseconds timeout = 2s);
+
+    /** Our ID, from the `login` read by `login()`. */
+    std::uint64_t id() const noexcept { return id_; }
+
+    /** connect() then read `login`; returns it (REQUIRE-style helpers live in the tests). */
+    std::optional<nlohmann::json> login(std::uint16_t port, std::string target = "/", const Headers& headers = {});
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    std::uint64_t id_ = 0;
+};
+
+struct HttpResult {
+    int status = 0;  ///< 0: no answer
+    std::string content_type;
+    std::string content_length;
+    std::string body;
+};
+
+/** One HTTP/1.1 request to 127.0.0.1:port with `target` sent verbatim (no normalisation). */
+HttpResult http_request(std::uint16_t port, std::string_view method, std::string_view target,
+                        const Headers& headers = {}, std::chrono::milliseconds timeout = 5s);
+
+/**
+ * A raw-socket client: upgrade at "/", then send only the header of a masked
+ * text frame announcing `declared_length` payload bytes, and return the code
+ * of the close frame the server answers with (0 if none came in time).
+ * Sending no payload keeps the server's teardown free of unread data.
+ */
+int oversized_frame_close_code(std::uint16_t port, std::uint64_t declared_length);
+
+/** A self-signed certificate and key for 127.0.0.1, written with the openssl CLI into a temp dir. */
+struct TlsFiles {
+    std::string cert;
+    std::string key;
+};
+std::optional<TlsFiles> make_self_signed_cert();
+
+}  // namespace switchboard::test

@@ -1,0 +1,280 @@
+// Transport behaviour of the Beast adapter: limits, slow and dead clients,
+// shutdown, concurrency, TLS and the embedding API. Real sockets, short timeouts.
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "catch.hpp"
+#include "support/client.hpp"
+#include "support/test_server.hpp"
+
+using namespace switchboard;
+using namespace switchboard::test;
+using nlohmann::json;
+
+namespace {
+
+std::unique_ptr<WsClient> join(std::uint16_t port, const std::string& target = "/") {
+    auto client = std::make_unique<WsClient>();
+    auto login = client->login(port, target);
+    REQUIRE(login);
+    REQUIRE((*login)["type"] == "login");
+    return client;
+}
+
+std::uint64_t transport_closes(const Hub& hub, const std::string& reason) {
+    auto counters = hub.counters();
+    auto it = counters.transport_closes.find(reason);
+    return it == counters.transport_closes.end() ? 0 : it->second;
+}
+
+/** Polls `condition` until it holds or `timeout` passes: for effects that trail what a client sees. */
+template <class F>
+bool eventually(F condition, std::chrono::milliseconds timeout = 3s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(5ms);
+    }
+    return true;
+}
+
+std::string candidate_to(std::uint64_t to, std::size_t padding) {
+    return json({{"type", "peer-candidate"}, {"to", to}, {"candidate", {{"candidate", std::string(padding, 'c')}}}})
+        .dump();
+}
+
+}  // namespace
+
+TEST_CASE("a message over the hub's limit is refused by the reader: close 1009", "[beast]") {
+    // read_message_max defaults to Limits::max_message_bytes, so the
+    // transport closes before the hub could answer `message-too-large`.
+    TestServer server;
+    auto observer = join(server.port());
+
+    // The frame header alone announces the excess: the reader refuses it at once.
+    CHECK(oversized_frame_close_code(server.port(), 64 * 1024 + 1) == 1009);
+    CHECK(eventually([&] { return transport_closes(server.hub, "message-too-big") == 1; }));
+    REQUIRE(observer->receive_type("user-left"));
+
+    // A real oversized message: the sender is dropped and the others are told.
+    // (Whether the sender still reads the 1009 depends on how much of its
+    // message was in flight when the server hung up, so it is not checked.)
+    auto a = join(server.port());
+    REQUIRE(observer->receive_type("user-joined"));
+    auto a_id = a->id();
+    (void)a->send(candidate_to(1, 70 * 1024));
+    auto code = a->wait_closed();
+    CHECK((code == 1009 || code == 0));
+    auto left = observer->receive_type("user-left");
+    REQUIRE(left);
+    CHECK((*left)["userId"] == a_id);
+    CHECK(eventually([&] { return transport_closes(server.hub, "message-too-big") == 2; }));
+}
+
+TEST_CASE("a binary frame closes the connection with 1003", "[beast]") {
+    TestServer server;
+    auto a = join(server.port());
+    auto b = join(server.port());
+    REQUIRE(a->receive_type("user-joined"));
+    REQUIRE(b->send_binary("\x01\x02\x03"));
+    CHECK(b->wait_closed() == 1003);
+    CHECK(b->close_reason() == "binary frames are not supported");
+    CHECK(a->receive_type("user-left"));
+    CHECK(eventually([&] { return transport_closes(server.hub, "binary-frame") == 1; }));
+}
+
+TEST_CASE("a client too slow to read is closed; the others carry on", "[beast]") {
+    Options options;
+    options.limits.rate_per_second = 0;  // the sender floods on purpose
+    auto server_options = TestServer::default_server_options();
+    server_options.transport.queue_max_messages = 8;
+    server_options.transport.queue_max_bytes = 256 * 1024;
+    TestServer server(options, server_options);
+
+    auto slow = std::make_unique<WsClient>();
+    slow->small_receive_buffer();
+    REQUIRE(slow->login(server.port()));  // and never reads again
+    auto sender = join(server.port());
+    auto observer = join(server.port());
+    auto slow_id = slow->id();
+
+    int sent = 0;
+    while (transport_closes(server.hub, "slow-consumer") == 0 && sent < 1000) {
+        REQUIRE(sender->send(candidate_to(slow_id, 60 * 1024)));
+        if (++sent % 10 == 0) REQUIRE(sender->send(candidate_to(observer->id(), 10)));
+    }
+    INFO("messages sent before the close: " << sent);
+    CHECK(transport_closes(server.hub, "slow-consumer") == 1);
+
+    // The observer got every message meant for it, then the slow user's departure.
+    int got = 0;
+    while (true) {
+        auto message = observer->receive();
+        REQUIRE(message);
+        if ((*message)["type"] == "user-left") {
+            CHECK((*message)["userId"] == slow_id);
+            break;
+        }
+        if ((*message)["type"] == "peer-candidate") ++got;
+    }
+    // And routing still works for everybody else.
+    REQUIRE(sender->send(candidate_to(observer->id(), 10)));
+    auto last = observer->receive_type("peer-candidate");
+    REQUIRE(last);
+    CHECK((*last)["from"] == sender->id());
+    CHECK(got >= 1);
+    CHECK(server.hub.counters().connections_open == 2);
+}
+
+TEST_CASE("a peer that stops answering pings is dropped and the others get user-left", "[beast]") {
+    auto server_options = TestServer::default_server_options();
+    server_options.transport.idle_timeout = std::chrono::milliseconds(600);
+    TestServer server({}, server_options);
+    auto observer = join(server.port());
+    auto dead = join(server.port());  // reads its login, then never reads (so never answers a ping)
+    auto dead_id = dead->id();
+    REQUIRE(observer->receive_type("user-joined"));
+    // The observer keeps reading, so it answers pings and stays.
+    auto left = observer->receive(3s);
+    REQUIRE(left);
+    CHECK(*left == json({{"type", "user-left"}, {"userId", dead_id}}));
+    CHECK(eventually([&] { return transport_closes(server.hub, "keepalive-timeout") == 1; }));
+    CHECK(eventually([&] { return server.hub.counters().connections_open == 1; }));
+}
+
+TEST_CASE("stop() closes every connection with 1001 and run() returns", "[beast]") {
+    TestServer server;
+    auto a = join(server.port());
+    auto b = join(server.port(), "/room/other");
+    std::thread stopper([&] { server.stop(); });
+    CHECK(a->wait_closed() == 1001);
+    CHECK(b->wait_closed() == 1001);
+    auto started = std::chrono::steady_clock::now();
+    stopper.join();
+    CHECK(std::chrono::steady_clock::now() - started < 2s);
+    CHECK(server.hub.counters().connections_open == 0);
+    WsClient late;
+    CHECK(late.connect(server.port(), "/", {}, 1s) == 0);
+}
+
+TEST_CASE("200 clients connecting at once all get distinct IDs", "[beast]") {
+    auto server_options = TestServer::default_server_options();
+    server_options.threads = 4;
+    TestServer server({}, server_options);
+    constexpr int threads = 8, per_thread = 25;
+    std::vector<std::vector<std::unique_ptr<WsClient>>> clients(threads);
+    std::vector<std::vector<std::uint64_t>> ids(threads);
+    std::atomic<int> failures{0};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([&, t] {
+            for (int i = 0; i < per_thread; ++i) {
+                auto client = std::make_unique<WsClient>();
+                auto login = client->login(server.port());
+                if (!login || (*login)["type"] != "login") {
+                    ++failures;
+                    continue;
+                }
+                ids[t].push_back(client->id());
+                clients[t].push_back(std::move(client));
+            }
+        });
+    }
+    for (auto& w : workers)
+        w.join();
+    CHECK(failures == 0);
+    std::set<std::uint64_t> distinct;
+    for (auto& list : ids)
+        distinct.insert(list.begin(), list.end());
+    CHECK(distinct.size() == threads * per_thread);
+    CHECK(eventually([&] { return server.hub.counters().connections_open == threads * per_thread; }));
+}
+
+TEST_CASE("TLS: wss with a certificate and key file", "[beast][tls]") {
+    auto files = make_self_signed_cert();
+    REQUIRE(files);
+    auto server_options = TestServer::default_server_options();
+    server_options.tls_cert_file = files->cert;
+    server_options.tls_key_file = files->key;
+    TestServer server({}, server_options);
+    CHECK(server.server->tls());
+    CHECK(server.server->url().rfind("wss://127.0.0.1:", 0) == 0);
+
+    WsClient a, b;
+    REQUIRE(a.connect_tls(server.port(), files->cert) == 101);
+    auto login_a = a.receive();
+    REQUIRE(login_a);
+    REQUIRE(b.connect_tls(server.port(), files->cert) == 101);
+    auto login_b = b.receive();
+    REQUIRE(login_b);
+    auto b_id = (*login_b)["userId"].get<std::uint64_t>();
+    REQUIRE(a.send(candidate_to(b_id, 10)));
+    auto got = b.receive();
+    REQUIRE(got);
+    CHECK((*got)["from"] == (*login_a)["userId"]);
+
+    // A plain client cannot talk to a TLS server.
+    WsClient plain;
+    CHECK(plain.connect(server.port(), "/", {}, 1s) != 101);
+
+    beast::ServerOptions broken = TestServer::default_server_options();
+    broken.tls_cert_file = files->cert;
+    broken.tls_key_file = files->cert + ".missing";
+    Hub hub;
+    beast::Server bad(hub, broken);
+    auto error = bad.listen();
+    REQUIRE(error);
+    CHECK(error->code == "tls");
+}
+
+TEST_CASE("listen() reports a port in use as an error value", "[beast]") {
+    TestServer server;
+    Hub hub;
+    auto options = TestServer::default_server_options();
+    options.port = server.port();
+    beast::Server second(hub, options);
+    auto error = second.listen();
+    REQUIRE(error);
+    CHECK(error->code == "listen");
+}
+
+TEST_CASE("Adapter embedded in the caller's own acceptor and io_context", "[beast]") {
+    namespace net = boost::asio;
+    Hub hub;
+    net::io_context io;
+    net::ip::tcp::acceptor acceptor(io, {net::ip::make_address("127.0.0.1"), 0});
+    auto port = acceptor.local_endpoint().port();
+    beast::Adapter adapter(hub, fast_transport());
+    std::function<void()> accept = [&] {
+        acceptor.async_accept([&](boost::system::error_code ec, net::ip::tcp::socket socket) {
+            if (ec) return;
+            adapter.serve(std::move(socket));
+            accept();
+        });
+    };
+    accept();
+    std::thread a_thread([&] { io.run(); }), b_thread([&] { io.run(); });
+
+    auto a = join(port, "/room/embedded");
+    auto b = join(port, "/room/embedded");
+    REQUIRE(a->receive_type("user-joined"));
+    REQUIRE(b->send(candidate_to(a->id(), 10)));
+    auto got = a->receive();
+    REQUIRE(got);
+    CHECK((*got)["from"] == b->id());
+    CHECK(adapter.connection_count() == 2);
+
+    // Plain HTTP is not the adapter's business when it reads the request itself.
+    CHECK(http_request(port, "GET", "/").status == 426);
+
+    adapter.close_all();
+    CHECK(a->wait_closed() == 1001);
+    CHECK(b->wait_closed() == 1001);
+    net::post(io, [&] { acceptor.close(); });
+    a_thread.join();
+    b_thread.join();
+    CHECK(hub.counters().connections_open == 0);
+}
