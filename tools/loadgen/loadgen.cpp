@@ -30,6 +30,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -994,8 +995,13 @@ int report(const std::string& dir) {
                     "ratio");
         std::printf("|%s|%s|%s|%s|%s|\n", std::string(18, '-').c_str(), std::string(34, '-').c_str(),
                     std::string(14, '-').c_str(), std::string(14, '-').c_str(), std::string(10, '-').c_str());
+        // Parameters of a run, not measurements: left out of the table.
+        static const std::set<std::string> parameters{"clients", "room_size",  "concurrency",
+                                                      "pairs",   "step_s",     "p99_limit_ms",
+                                                      "cycles",  "duration_s", "loadgen_cpu_s"};
         for (auto& [scenario, metrics] : scenarios)
             for (auto& [k, v] : metrics) {
+                if (parameters.count(k)) continue;
                 double m = median(v);
                 std::string b = "", ratio = "";
                 if (values.count(base) && values[base].count(scenario) && values[base][scenario].count(k)) {
