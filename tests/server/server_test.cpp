@@ -1,0 +1,247 @@
+// switchboard-server as a real process: flags, the listening line, HTTP
+// routes, static files, metrics, Origin checks, TLS and signal shutdown.
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <thread>
+
+#include "catch.hpp"
+#include "support/client.hpp"
+#include "support/process.hpp"
+
+using namespace switchboard::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+/** A running switchboard-server on a free port. */
+struct Server {
+    explicit Server(std::vector<std::string> flags = {}) : process(args(std::move(flags)), SWITCHBOARD_TEST_STDERR) {
+        REQUIRE(process.started());
+        auto line = process.read_line();
+        REQUIRE(line);
+        first_line = *line;
+        std::smatch m;
+        static const std::regex listening(R"(listening on (wss?)://127\.0\.0\.1:([0-9]+)/)");
+        REQUIRE(std::regex_match(first_line, m, listening));
+        scheme = m[1];
+        port = static_cast<std::uint16_t>(std::stoi(m[2]));
+    }
+
+    static std::vector<std::string> args(std::vector<std::string> flags) {
+        std::vector<std::string> all = {SWITCHBOARD_SERVER_EXE, "--port", "0", "--threads", "2",
+                                        "--log-level",          "debug"};
+        all.insert(all.end(), flags.begin(), flags.end());
+        return all;
+    }
+
+    ChildProcess process;
+    std::string first_line;
+    std::string scheme;
+    std::uint16_t port = 0;
+};
+
+fs::path temp_dir(const std::string& name) {
+    std::random_device random;
+    auto dir = fs::temp_directory_path() / ("switchboard-" + name + "-" + std::to_string(random()));
+    fs::create_directories(dir);
+    return dir;
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+    std::ofstream(path, std::ios::binary) << text;
+}
+
+}  // namespace
+
+TEST_CASE("--help lists the flags; a bad flag fails with status 2", "[server]") {
+    ChildProcess help({SWITCHBOARD_SERVER_EXE, "--help"});
+    auto text = help.read_all();
+    CHECK(help.wait() == 0);
+    for (auto flag : {"--host", "--port", "--threads", "--web-root", "--allowed-origin", "--max-room-size",
+                      "--max-message-bytes", "--tls-cert", "--tls-key", "--log-level", "--unknown-types"})
+        CHECK(text.find(flag) != std::string::npos);
+
+    ChildProcess bad({SWITCHBOARD_SERVER_EXE, "--port", "seventy"}, "/dev/null");
+    CHECK(bad.wait() == 2);
+    ChildProcess unknown({SWITCHBOARD_SERVER_EXE, "--frobnicate"}, "/dev/null");
+    CHECK(unknown.wait() == 2);
+}
+
+TEST_CASE("prints one listening line, serves WebSockets, exits 0 on SIGTERM after closing with 1001", "[server]") {
+    Server server;
+    CHECK(server.scheme == "ws");
+    WsClient a, b;
+    REQUIRE(a.login(server.port));
+    REQUIRE(b.login(server.port, "/room/x"));
+    server.process.signal(SIGTERM);
+    CHECK(a.wait_closed() == 1001);
+    CHECK(b.wait_closed() == 1001);
+    CHECK(server.process.wait(5s) == 0);
+    CHECK_FALSE(server.process.read_line(1s));  // nothing else on stdout
+}
+
+TEST_CASE("SIGINT shuts down cleanly too", "[server]") {
+    Server server;
+    server.process.signal(SIGINT);
+    CHECK(server.process.wait(5s) == 0);
+}
+
+TEST_CASE("/healthz and /metrics", "[server]") {
+    Server server({"--max-message-bytes", "1000"});
+    auto health = http_request(server.port, "GET", "/healthz");
+    CHECK(health.status == 200);
+    CHECK(health.body == "ok\n");
+
+    WsClient a;
+    REQUIRE(a.login(server.port));
+    REQUIRE(a.send("not json"));
+    REQUIRE(a.receive_type("error"));
+    REQUIRE(a.send(std::string(2000, 'x')));  // over --max-message-bytes: the transport closes
+    CHECK(a.wait_closed() == 1009);
+
+    // The close is counted just after the client sees it.
+    HttpResult metrics;
+    for (int i = 0; i < 100; ++i) {
+        metrics = http_request(server.port, "GET", "/metrics");
+        if (metrics.body.find("reason=\"message-too-big\"") != std::string::npos) break;
+        std::this_thread::sleep_for(20ms);
+    }
+    CHECK(metrics.status == 200);
+    CHECK(metrics.content_type.rfind("text/plain; version=0.0.4", 0) == 0);
+    const auto& body = metrics.body;
+    CHECK(body.find("# TYPE switchboard_connections_open gauge\n") != std::string::npos);
+    CHECK(body.find("# HELP switchboard_connections_total ") != std::string::npos);
+    CHECK(body.find("switchboard_connections_total 1\n") != std::string::npos);
+    CHECK(body.find("# TYPE switchboard_errors_total counter\n") != std::string::npos);
+    CHECK(body.find("switchboard_errors_total{code=\"invalid-json\"} 1\n") != std::string::npos);
+    CHECK(body.find("switchboard_transport_closes_total{reason=\"message-too-big\"} 1\n") != std::string::npos);
+    CHECK(body.find("switchboard_messages_received_total 1\n") != std::string::npos);
+}
+
+TEST_CASE("the bundled chat page and client module, with content types", "[server]") {
+    Server server;
+    auto page = http_request(server.port, "GET", "/");
+    CHECK(page.status == 200);
+    CHECK(page.content_type == "text/html; charset=utf-8");
+    CHECK(page.body.find("<html") != std::string::npos);
+    auto client = http_request(server.port, "GET", "/switchboard.js");
+    CHECK(client.status == 200);
+    CHECK(client.content_type == "text/javascript; charset=utf-8");
+    CHECK(http_request(server.port, "GET", "/style.css").content_type == "text/css; charset=utf-8");
+
+    auto head = http_request(server.port, "HEAD", "/");
+    CHECK(head.status == 200);
+    CHECK(head.content_length == std::to_string(page.body.size()));
+    CHECK(head.body.empty());
+
+    auto post = http_request(server.port, "POST", "/");
+    CHECK(post.status == 405);
+    CHECK(http_request(server.port, "GET", "/no-such-file.html").status == 404);
+}
+
+TEST_CASE("static files: content types and no way out of the web root", "[server]") {
+    auto root = temp_dir("web");
+    auto outside = temp_dir("outside");
+    write_file(outside / "secret.txt", "TOP-SECRET");
+    write_file(root / "index.html", "<!doctype html><html></html>");
+    fs::create_directories(root / "sub");
+    write_file(root / "sub" / "index.html", "<p>sub</p>");
+    const std::pair<const char*, const char*> files[] = {
+        {"app.js", "text/javascript; charset=utf-8"},
+        {"a.css", "text/css; charset=utf-8"},
+        {"a.png", "image/png"},
+        {"a.svg", "image/svg+xml"},
+        {"a.json", "application/json"},
+        {"favicon.ico", "image/x-icon"},
+        {"a.txt", "text/plain; charset=utf-8"},
+    };
+    for (auto& [name, type] : files)
+        write_file(root / name, "x");
+    fs::create_symlink(outside / "secret.txt", root / "leak.txt");
+    fs::create_directory_symlink(outside, root / "leakdir");
+    fs::create_symlink(root / "a.txt", root / "inside.txt");  // symlinks within the root are fine
+
+    Server server({"--web-root", root.string()});
+    for (auto& [name, type] : files) {
+        auto r = http_request(server.port, "GET", std::string("/") + name);
+        CHECK(r.status == 200);
+        CHECK(r.content_type == type);
+    }
+    CHECK(http_request(server.port, "GET", "/sub/").body == "<p>sub</p>");
+    CHECK(http_request(server.port, "GET", "/sub").body == "<p>sub</p>");
+    CHECK(http_request(server.port, "GET", "/inside.txt").status == 200);
+    CHECK(http_request(server.port, "GET", "/a.txt?v=2").status == 200);
+    // The bundled client is still served when the root has none.
+    CHECK(http_request(server.port, "GET", "/switchboard.js").status == 200);
+
+    const char* attacks[] = {
+        "/../outside/secret.txt",
+        "/sub/../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
+        "/..%2f..%2fetc%2fpasswd",
+        "/sub/%2e%2e/%2e%2e/etc/passwd",
+        "/..%5c..%5cetc%5cpasswd",
+        "/leak.txt",
+        "/leakdir/secret.txt",
+        "/%00index.html",
+        "/%zz",
+    };
+    for (auto target : attacks) {
+        auto r = http_request(server.port, "GET", target);
+        INFO(target << " -> " << r.status);
+        CHECK((r.status == 404 || r.status == 403 || r.status == 400));
+        CHECK(r.body.find("TOP-SECRET") == std::string::npos);
+        CHECK(r.body.find("root:") == std::string::npos);
+    }
+    fs::remove_all(root);
+    fs::remove_all(outside);
+}
+
+TEST_CASE("--allowed-origin refuses other origins with 403", "[server]") {
+    Server server({"--allowed-origin", "http://good.example", "--allowed-origin=http://also.example"});
+    WsClient bad;
+    CHECK(bad.connect(server.port, "/", {{"Origin", "http://evil.example"}}) == 403);
+    CHECK(bad.refusal_body().find("evil.example") != std::string::npos);
+    WsClient good, also;
+    CHECK(good.connect(server.port, "/", {{"Origin", "http://good.example"}}) == 101);
+    CHECK(also.connect(server.port, "/", {{"Origin", "http://also.example"}}) == 101);
+    WsClient wrong_path;
+    CHECK(wrong_path.connect(server.port, "/rooms/x") == 404);
+}
+
+TEST_CASE("--unknown-types route and --max-room-size", "[server]") {
+    Server server({"--unknown-types", "route", "--max-room-size", "2"});
+    WsClient a, b, c;
+    REQUIRE(a.login(server.port));
+    REQUIRE(b.login(server.port));
+    REQUIRE(a.send(nlohmann::json({{"type", "file-offer"}, {"to", b.id()}, {"name", "x"}}).dump()));
+    auto got = b.receive_type("file-offer");
+    REQUIRE(got);
+    CHECK((*got)["from"] == a.id());
+    REQUIRE(c.connect(server.port) == 101);
+    auto full = c.receive();
+    REQUIRE(full);
+    CHECK((*full)["code"] == "room-full");
+    CHECK(c.wait_closed() == 1013);
+}
+
+TEST_CASE("--tls-cert/--tls-key serve wss", "[server][tls]") {
+    auto files = make_self_signed_cert();
+    REQUIRE(files);
+    Server server({"--tls-cert", files->cert, "--tls-key", files->key});
+    CHECK(server.scheme == "wss");
+    WsClient a;
+    REQUIRE(a.connect_tls(server.port, files->cert) == 101);
+    auto login = a.receive();
+    REQUIRE(login);
+    CHECK((*login)["type"] == "login");
+    server.process.signal(SIGTERM);
+    CHECK(a.wait_closed() == 1001);
+    CHECK(server.process.wait(5s) == 0);
+
+    ChildProcess missing({SWITCHBOARD_SERVER_EXE, "--port", "0", "--tls-cert", files->cert}, "/dev/null");
+    CHECK(missing.wait() == 1);
+}
