@@ -35,6 +35,7 @@ public:
 
 private:
     ConnectionPtr resolve(std::shared_ptr<Adapter::State>& state) const;
+    void shut(int code, std::string_view reason);
 
     std::weak_ptr<Adapter::State> state_;
     connection_hdl hdl_;
@@ -113,21 +114,24 @@ void Link::send(std::shared_ptr<const std::string> text) {
 }
 
 void Link::close(int code, std::string_view reason) {
+    if (!closing_.exchange(true)) shut(code, reason);
+}
+
+void Link::close_for(std::string_view counter, int code, std::string_view reason) {
     if (closing_.exchange(true)) return;
+    if (auto state = state_.lock()) {
+        state->hub.count_transport_close(counter);
+        state->log(LogLevel::info, "closing a connection ({}): {}", counter, reason);
+    }
+    shut(code, reason);
+}
+
+void Link::shut(int code, std::string_view reason) {
     std::shared_ptr<Adapter::State> state;
     if (auto con = resolve(state)) {
         ErrorCode ec;
         con->close(static_cast<::websocketpp::close::status::value>(code), std::string(reason), ec);
     }
-}
-
-void Link::close_for(std::string_view counter, int code, std::string_view reason) {
-    if (closing_.load()) return;
-    if (auto state = state_.lock()) {
-        state->hub.count_transport_close(counter);
-        state->log(LogLevel::info, "closing a connection ({}): {}", counter, reason);
-    }
-    close(code, reason);
 }
 
 void Adapter::State::install() {
