@@ -68,17 +68,21 @@ pid=""
 cleanup() { if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; }
 trap cleanup EXIT
 
+starts=0
 start() {  # start LABEL THREADS: a fresh server process; sets $pid and $url
     local label=$1 threads=$2
+    starts=$((starts + 1))
+    local out=$results/server-$starts.out
+    : >"$out"
     if [[ $label == switchboard ]]; then
-        "$server_bin" --port 0 --threads "$threads" --log-level warn >"$results/server.out" 2>>"$results/server.err" &
+        "$server_bin" --port 0 --threads "$threads" --log-level warn >"$out" 2>>"$results/server.err" &
     else
-        "$baseline_bin" --port 0 --threads "$threads" >"$results/server.out" 2>>"$results/server.err" &
+        "$baseline_bin" --port 0 --threads "$threads" >"$out" 2>>"$results/server.err" &
     fi
     pid=$!
     url=""
     for _ in $(seq 100); do
-        url=$(sed -n 's/^listening on \(ws:\/\/[^ ]*\).*/\1/p' "$results/server.out" | head -n1)
+        url=$(sed -n 's/^listening on \(ws:\/\/[^ ]*\).*/\1/p' "$out" | head -n1)
         [[ -n $url ]] && return 0
         sleep 0.1
     done

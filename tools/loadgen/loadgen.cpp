@@ -179,16 +179,17 @@ public:
     std::size_t size() const { return workers_.size(); }
     Worker& operator[](std::size_t i) { return *workers_[i]; }
 
-    /** Run `fn(worker)` on every worker thread and wait for all: a barrier. */
+    /**
+     * Run `fn(worker)` on each worker's thread, one worker after the other
+     * (so `fn` may write the caller's variables without a lock), and wait.
+     */
     void on_all(const std::function<void(Worker&)>& fn) {
-        std::vector<std::future<void>> done;
         for (auto& w : workers_) {
-            auto task = std::make_shared<std::packaged_task<void()>>([&fn, wp = w.get()] { fn(*wp); });
-            done.push_back(task->get_future());
-            net::post(w->ioc, [task] { (*task)(); });
+            std::packaged_task<void()> task([&fn, wp = w.get()] { fn(*wp); });
+            auto done = task.get_future();
+            net::post(w->ioc, [&task] { task(); });
+            done.get();
         }
-        for (auto& f : done)
-            f.get();
     }
 
 private:
