@@ -903,8 +903,13 @@ json scenario_churn(Pool& pool, const Options& o) {
     auto shared = std::make_shared<Churn>(pool, o.target, o.connect_timeout, o.cycles);
     for (std::size_t s = 0; s < std::min(o.concurrency, o.cycles); ++s)
         net::post(pool[s % pool.size()].ioc, [shared, s] { shared->cycle(s); });
-    while (shared->completed.load() < o.cycles && seconds_since(start) < o.timeout_s)
+    // The first tenth warms the allocator and the kernel's socket caches; growth
+    // is reported both from the cold start and from the end of that warm-up.
+    long rss_warm = -1;
+    while (shared->completed.load() < o.cycles && seconds_since(start) < o.timeout_s) {
+        if (rss_warm < 0 && shared->completed.load() >= o.cycles / 10) rss_warm = rss_kib(o.server_pid);
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     double elapsed = seconds_since(start);
     bool timed_out = shared->completed.load() < o.cycles;
     // Stop new cycles and let the server finish its cleanup before measuring.
@@ -925,6 +930,9 @@ json scenario_churn(Pool& pool, const Options& o) {
     out["server_rss_after_kib"] = rss1;
     out["server_rss_growth_pct"] =
         rss0 > 0 && rss1 >= 0 ? 100.0 * static_cast<double>(rss1 - rss0) / static_cast<double>(rss0) : 0.0;
+    out["server_rss_after_warmup_kib"] = rss_warm;
+    out["server_rss_growth_after_warmup_pct"] =
+        rss_warm > 0 && rss1 >= 0 ? 100.0 * static_cast<double>(rss1 - rss_warm) / static_cast<double>(rss_warm) : 0.0;
     out["server_fds_before"] = fds0;
     out["server_fds_after"] = fds1;
     return out;
@@ -990,12 +998,13 @@ int report(const std::string& dir) {
     const std::string base = "baseline";
     for (auto& [label, scenarios] : values) {
         if (label == base) continue;
-        std::printf("\n%s (median of %zu run(s))%s\n", label.c_str(), runs[label],
-                    values.count(base) ? " vs bare WebSocket relay baseline" : "");
-        std::printf("| %-16s | %-32s | %12s | %12s | %8s |\n", "scenario", "metric", label.c_str(), base.c_str(),
-                    "ratio");
-        std::printf("|%s|%s|%s|%s|%s|\n", std::string(18, '-').c_str(), std::string(34, '-').c_str(),
-                    std::string(14, '-').c_str(), std::string(14, '-').c_str(), std::string(10, '-').c_str());
+        std::printf("\n%s: medians over runs (%zu result files)%s\n", label.c_str(), runs[label],
+                    values.count(base) ? ", ratio to the bare WebSocket relay baseline" : "");
+        std::printf("| %-16s | %-34s | %4s | %12s | %12s | %8s |\n", "scenario", "metric", "runs", label.c_str(),
+                    base.c_str(), "ratio");
+        std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(18, '-').c_str(), std::string(36, '-').c_str(),
+                    std::string(6, '-').c_str(), std::string(14, '-').c_str(), std::string(14, '-').c_str(),
+                    std::string(10, '-').c_str());
         // Parameters of a run, not measurements: left out of the table.
         static const std::set<std::string> parameters{"clients", "room_size",  "concurrency",
                                                       "pairs",   "step_s",     "p99_limit_ms",
@@ -1010,8 +1019,8 @@ int report(const std::string& dir) {
                     b = fmt(bm);
                     if (bm != 0) ratio = fmt(m / bm);
                 }
-                std::printf("| %-16s | %-32s | %12s | %12s | %8s |\n", scenario.c_str(), k.c_str(), fmt(m).c_str(),
-                            b.c_str(), ratio.c_str());
+                std::printf("| %-16s | %-34s | %4zu | %12s | %12s | %8s |\n", scenario.c_str(), k.c_str(), v.size(),
+                            fmt(m).c_str(), b.c_str(), ratio.c_str());
             }
     }
     if (values.size() == 1 && values.count(base)) std::printf("only baseline results in %s\n", dir.c_str());
