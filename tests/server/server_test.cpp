@@ -55,7 +55,7 @@ void write_file(const fs::path& path, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("--help lists the flags; a bad flag fails with status 2", "[server]") {
+TEST_CASE("help lists the flags; a bad flag fails with status 2", "[server]") {
     ChildProcess help({SWITCHBOARD_SERVER_EXE, "--help"});
     auto text = help.read_all();
     CHECK(help.wait() == 0);
@@ -200,7 +200,7 @@ TEST_CASE("static files: content types and no way out of the web root", "[server
     fs::remove_all(outside);
 }
 
-TEST_CASE("--allowed-origin refuses other origins with 403", "[server]") {
+TEST_CASE("the --allowed-origin flag refuses other origins with 403", "[server]") {
     Server server({"--allowed-origin", "http://good.example", "--allowed-origin=http://also.example"});
     WsClient bad;
     CHECK(bad.connect(server.port, "/", {{"Origin", "http://evil.example"}}) == 403);
@@ -212,7 +212,7 @@ TEST_CASE("--allowed-origin refuses other origins with 403", "[server]") {
     CHECK(wrong_path.connect(server.port, "/rooms/x") == 404);
 }
 
-TEST_CASE("--unknown-types route and --max-room-size", "[server]") {
+TEST_CASE("the --unknown-types route and --max-room-size flags", "[server]") {
     Server server({"--unknown-types", "route", "--max-room-size", "2"});
     WsClient a, b, c;
     REQUIRE(a.login(server.port));
@@ -228,7 +228,7 @@ TEST_CASE("--unknown-types route and --max-room-size", "[server]") {
     CHECK(c.wait_closed() == 1013);
 }
 
-TEST_CASE("--tls-cert/--tls-key serve wss", "[server][tls]") {
+TEST_CASE("TLS flags --tls-cert and --tls-key serve wss", "[server][tls]") {
     auto files = make_self_signed_cert();
     REQUIRE(files);
     Server server({"--tls-cert", files->cert, "--tls-key", files->key});
