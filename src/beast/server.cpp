@@ -50,7 +50,10 @@ template <class Next>
 class HttpSession final : public Link, public std::enable_shared_from_this<HttpSession<Next>> {
 public:
     HttpSession(std::shared_ptr<Adapter::State> state, const HttpHandler* handler, Next stream)
-        : state_(std::move(state)), handler_(handler), stream_(std::move(stream)) {}
+        : state_(std::move(state)),
+          handler_(handler),
+          stream_(std::move(stream)),
+          executor_(bb::get_lowest_layer(stream_).get_executor()) {}
 
     ~HttpSession() override { state_->remove(this); }
 
@@ -70,7 +73,8 @@ public:
     }
 
     void close(int, std::string_view) override {
-        net::post(bb::get_lowest_layer(stream_).get_executor(), [self = this->shared_from_this()] { self->hang_up(); });
+        // stream_ may have been handed to the WebSocket side meanwhile: only the strand may look at it.
+        net::post(executor_, [self = this->shared_from_this()] { self->hang_up(); });
     }
 
 private:
@@ -127,6 +131,7 @@ private:
     std::shared_ptr<Adapter::State> state_;
     const HttpHandler* handler_;
     Next stream_;
+    const net::any_io_executor executor_;
     bb::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     HttpResponse response_;
