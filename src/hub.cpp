@@ -27,13 +27,13 @@ Payload presence(std::string_view type, UserId id) {
     return std::make_shared<const std::string>(fmt::format(R"({{"type":"{}","userId":{}}})", type, id));
 }
 
-Payload error_payload(std::string_view code, std::string_view message, std::string_view request_type,
+Payload error_payload(std::string_view code, std::string_view message, std::optional<std::string_view> request_type,
                       std::optional<UserId> request_to) {
     // Ordered so that `type` comes first, as in every other message.
     nlohmann::ordered_json e{{"type", "error"}, {"code", code}, {"message", message}};
-    if (!request_type.empty() || request_to) {
+    if (request_type || request_to) {
         auto& r = e["request"] = nlohmann::ordered_json::object();
-        if (!request_type.empty()) r["type"] = request_type;
+        if (request_type) r["type"] = *request_type;
         if (request_to) r["to"] = *request_to;
     }
     return std::make_shared<const std::string>(e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
@@ -80,6 +80,7 @@ Admission HubCore::admit(Handshake handshake) {
             return a;
         }
     }
+    a.status_ = 101;
     a.room_ = std::move(*room);
     a.handshake_ = std::move(handshake);
     return a;
@@ -107,7 +108,7 @@ std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connecti
             ++error_counts_[std::string(code)];
         }
         log(LogLevel::info, "refused a user in {}: {}", room_label(member->room()), why);
-        member->connection->send(error_payload(code, why, {}, std::nullopt));
+        member->connection->send(error_payload(code, why, std::nullopt, std::nullopt));
         member->connection->close(close_code::try_again_later, code);
         return nullptr;
     }
@@ -120,7 +121,7 @@ std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connecti
     log(LogLevel::info, "user {} joined {} from {}", id, room_label(member->room()),
         member->remote_address.empty() ? std::string("this process") : member->remote_address);
     directory_->broadcast(member->room(), presence("user-joined", id), id, member->join_seq);
-    if (joined_hook) joined_hook(UserEvent{id, member->room(), member->remote_address});
+    call_hook(joined_hook, "on_join", UserEvent{id, member->room(), member->remote_address});
     return member;
 }
 
@@ -130,11 +131,22 @@ void HubCore::leave(Member& member) {
     connections_open_.fetch_sub(1, std::memory_order_relaxed);
     directory_->broadcast(member.room(), presence("user-left", member.id()), member.id(), every_member);
     log(LogLevel::info, "user {} left {}", member.id(), room_label(member.room()));
-    if (left_hook) left_hook(UserEvent{member.id(), member.room(), member.remote_address});
+    call_hook(left_hook, "on_leave", UserEvent{member.id(), member.room(), member.remote_address});
 }
 
-void HubCore::reject(Member& to, std::string_view code, std::string_view message, std::string_view request_type,
-                     std::optional<UserId> request_to) {
+void HubCore::call_hook(const std::function<void(const UserEvent&)>& hook, const char* name, const UserEvent& e) {
+    if (!hook) return;
+    // The user is already joined (or gone) for everyone else: a throwing
+    // observer must not undo half of that.
+    try {
+        hook(e);
+    } catch (const std::exception& ex) {
+        log(LogLevel::error, "the {} hook threw for user {}: {}", name, e.id, ex.what());
+    }
+}
+
+void HubCore::reject(Member& to, std::string_view code, std::string_view message,
+                     std::optional<std::string_view> request_type, std::optional<UserId> request_to) {
     {
         std::lock_guard lock(error_counts_mutex_);
         auto it = error_counts_.find(code);
@@ -194,7 +206,8 @@ void HubCore::receive(Member& sender, std::string_view text) {
             handled_.fetch_add(1, std::memory_order_relaxed);
         } catch (const std::exception& e) {
             log(LogLevel::error, "the handler for `{}` failed: {}", *type, e.what());
-            reject(sender, errc::internal_error, fmt::format("the server failed to handle `{}`", *type), *type);
+            reject(sender, errc::internal_error, fmt::format("the server failed to handle `{}`", *type), *type,
+                   view->uint("to", max_user_id));
         }
         return;
     }
@@ -311,9 +324,12 @@ void Request::reply(const nlohmann::json& reply) const {
 }
 
 void Request::fail(std::string_view code, std::string_view human_message) const {
-    auto type = message_.find("type");
-    hub_.reject(sender_, code, human_message,
-                type != message_.end() && type->is_string() ? type->get_ref<const std::string&>() : std::string_view{});
+    std::optional<std::string_view> type;
+    if (auto t = message_.find("type"); t != message_.end() && t->is_string()) type = t->get_ref<const std::string&>();
+    std::optional<UserId> to;
+    if (auto t = message_.find("to"); t != message_.end() && t->is_number_unsigned() && t->get<UserId>() <= max_user_id)
+        to = t->get<UserId>();
+    hub_.reject(sender_, code, human_message, type, to);
 }
 
 // ---- Hub ----
@@ -364,6 +380,8 @@ void Hub::leave(Session& session) {
 }
 
 std::shared_ptr<LocalParticipant> Hub::join_local(std::string room, LocalHandler handler, LocalId which) {
+    if (!room.empty() && room_from_path("/room/" + room) != room)
+        throw std::invalid_argument("'" + room + "' is not a room name: use 1-64 of A-Z a-z 0-9 . _ ~ -");
     auto connection = std::make_shared<detail::LocalConnection>(std::move(handler));
     std::optional<UserId> id;
     if (which == LocalId::host) id = host_user_id;

@@ -2,8 +2,11 @@
 // and records the top-level members, without allocating a DOM.
 #include <switchboard/message_view.hpp>
 
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <string>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -185,6 +188,19 @@ public:
     }
 
     bool number() {
+        const char* start = p_;
+        if (!number_syntax()) return false;
+        // Only an exponent or a very long integer part can overflow a double,
+        // which JSON libraries (nlohmann included) refuse; check just those.
+        auto n = static_cast<std::size_t>(p_ - start);
+        if (n > 300 || std::memchr(start, 'e', n) != nullptr || std::memchr(start, 'E', n) != nullptr) {
+            if (std::isinf(std::strtod(std::string(start, n).c_str(), nullptr)))
+                return fail("a number is too large for a double");
+        }
+        return true;
+    }
+
+    bool number_syntax() {
         if (p_ != end_ && *p_ == '-') ++p_;
         if (p_ == end_) return fail("a number is cut short");
         if (*p_ == '0') {

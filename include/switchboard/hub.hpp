@@ -79,7 +79,7 @@ public:
 private:
     friend class Hub;
     friend class detail::HubCore;
-    int status_ = 101;
+    int status_ = 0;  // only admit() hands out an accepted one
     std::string reason_;
     std::string room_;
     Handshake handshake_;

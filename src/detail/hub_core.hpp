@@ -33,7 +33,8 @@ public:
     void leave(Member& member);
 
     /** Send an `error` to `to` and count it. */
-    void reject(Member& to, std::string_view code, std::string_view message, std::string_view request_type = {},
+    void reject(Member& to, std::string_view code, std::string_view message,
+                std::optional<std::string_view> request_type = std::nullopt,
                 std::optional<UserId> request_to = std::nullopt);
 
     Counters counters() const;
@@ -52,6 +53,7 @@ public:
     std::atomic<bool> started{false};
 
 private:
+    void call_hook(const std::function<void(const UserEvent&)>& hook, const char* name, const UserEvent& e);
     void route(Member& sender, const MessageView& view, std::string_view type);
 
     std::unique_ptr<Directory> directory_;
