@@ -1,0 +1,7 @@
+#include <switchboard/beast.hpp>
+
+int main() {
+    switchboard::Hub hub;
+    switchboard::beast::Adapter adapter(hub);
+    return 0;
+}
