@@ -164,7 +164,7 @@ fs::path executable_dir() {
  * source tree this binary was built from.
  */
 switchboard::server::WebOptions bundled_web() {
-    auto installed = executable_dir() / SWITCHBOARD_INSTALLED_WEB_ROOT_RELATIVE;
+    auto installed = (executable_dir() / SWITCHBOARD_INSTALLED_WEB_ROOT_RELATIVE).lexically_normal();
     std::error_code ec;
     if (fs::is_regular_file(installed / "index.html", ec)) return {installed, installed / "switchboard.js"};
     return {SWITCHBOARD_SOURCE_WEB_ROOT, SWITCHBOARD_SOURCE_CLIENT_JS};
@@ -182,6 +182,8 @@ int main(int argc, char** argv) {
     auto web = bundled_web();
     if (config.web_root) web.root = *config.web_root;
     config.server.http_handler = switchboard::server::make_web_handler(hub, web);
+    if (config.hub.log_level <= switchboard::LogLevel::info)
+        config.hub.log_sink(switchboard::LogLevel::info, "serving static files from " + web.root.string());
 
     switchboard::beast::Server server(hub, config.server);
     if (auto error = server.listen()) {
