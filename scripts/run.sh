@@ -7,7 +7,11 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # Let clones in other folders share the cache.
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+fi
 cmake --preset release "${launcher[@]}" >/dev/null
 cmake --build --preset release -j "$(nproc)" --target switchboard-server
 exec build/release/server/switchboard-server "$@"
