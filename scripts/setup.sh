@@ -7,11 +7,16 @@ set -euo pipefail
 packages=(g++ cmake ninja-build ccache pkg-config
           nlohmann-json3-dev libfmt-dev catch2
           libboost-dev libssl-dev openssl libwebsocketpp-dev libbenchmark-dev)
+missing=()
 if [[ "${1:-}" == "--e2e" ]]; then
-  packages+=(chromium nodejs npm python3-aiortc python3-websockets iproute2 util-linux)
+  packages+=(chromium python3-aiortc python3-websockets iproute2 util-linux)
+  # Node.js may come from elsewhere than Debian's packages (with npm built in):
+  # any node >= 18 with npm will do.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    missing+=(nodejs npm)
+  fi
 fi
 
-missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
