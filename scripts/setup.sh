@@ -9,7 +9,7 @@ packages=(g++ cmake ninja-build ccache pkg-config
           libboost-dev libssl-dev openssl libwebsocketpp-dev libbenchmark-dev)
 missing=()
 if [[ "${1:-}" == "--e2e" ]]; then
-  packages+=(chromium python3-aiortc python3-websockets iproute2 util-linux)
+  packages+=(chromium firefox-esr python3-aiortc python3-websockets iproute2 util-linux)
   # Node.js may come from elsewhere than Debian's packages (with npm built in):
   # any node >= 18 with npm will do.
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
