@@ -30,6 +30,7 @@ if [ -z "${SB_E2E_IN_NETNS:-}" ]; then
   # ---- outside the namespace: install what is missing ----------------------
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
   /usr/bin/python3 -c 'import aiortc' 2>/dev/null || missing+=(python3-aiortc)
   /usr/bin/python3 -c 'import websockets' 2>/dev/null || missing+=(python3-websockets)
   command -v node >/dev/null || missing+=(nodejs)
