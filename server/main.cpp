@@ -35,6 +35,12 @@ Options:
   --allowed-origin URL    allow WebSocket handshakes from this Origin only;
                           repeatable (default: any origin)
   --max-room-size N       users per room (default 256)
+  --max-rooms N           rooms open at once; a join that would open one more is
+                          refused with `too-many-rooms` (default 10000)
+  --rate-limit N          messages a second each connection may send on average;
+                          over it they get `rate-limited` (default 200; 0: no limit)
+  --rate-burst N          messages a connection may send in a burst above the
+                          average (default 2000)
   --max-message-bytes N   longest message; longer ones close the socket with 1009
                           (default 65536)
   --idle-timeout SECONDS  drop a client silent this long; it is pinged after half
@@ -122,6 +128,18 @@ std::optional<int> parse(int argc, char** argv, Config& config) {
             if (!need_value() || !parse_number(value, 1'000'000, number) || number == 0)
                 return fail("--max-room-size needs a number from 1 to 1000000");
             config.hub.limits.max_users_per_room = static_cast<std::size_t>(number);
+        } else if (name == "--max-rooms") {
+            if (!need_value() || !parse_number(value, 100'000'000, number) || number == 0)
+                return fail("--max-rooms needs a number from 1 to 100000000");
+            config.hub.limits.max_rooms = static_cast<std::size_t>(number);
+        } else if (name == "--rate-limit") {
+            if (!need_value() || !parse_number(value, 100'000'000, number))
+                return fail("--rate-limit needs a number of messages a second from 0 (no limit) to 100000000");
+            config.hub.limits.rate_per_second = static_cast<double>(number);
+        } else if (name == "--rate-burst") {
+            if (!need_value() || !parse_number(value, 100'000'000, number) || number == 0)
+                return fail("--rate-burst needs a number from 1 to 100000000");
+            config.hub.limits.rate_burst = static_cast<double>(number);
         } else if (name == "--max-message-bytes") {
             if (!need_value() || !parse_number(value, 64ull * 1024 * 1024, number) || number < 256)
                 return fail("--max-message-bytes needs a number from 256 to 67108864");

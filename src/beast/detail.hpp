@@ -15,6 +15,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
@@ -26,8 +28,18 @@ namespace switchboard::beast {
 
 namespace detail {
 
-using PlainStream = boost::beast::tcp_stream;
-using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+/**
+ * Connections run on a strand of an io_context, with that concrete executor
+ * type. The type-erased `any_io_executor` (what `tcp_stream` uses) boxes a
+ * strand in a heap-allocated, reference-counted object and copies it at
+ * every step of every Beast operation: about a quarter of the server's CPU
+ * per relayed message (perf, bench/README.md).
+ */
+using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+using PlainStream = boost::beast::basic_stream<boost::asio::ip::tcp, Strand>;
+using TlsStream = boost::beast::ssl_stream<PlainStream>;
+/** Adapter::serve given a socket whose execution context is not an io_context (rare): the slower generic path. */
+using GenericStream = boost::beast::tcp_stream;
 
 /** Anything the adapter must be able to close at shutdown: WebSocket and HTTP connections. */
 class Link {
@@ -84,9 +96,36 @@ namespace detail {
  */
 void serve_upgrade(const std::shared_ptr<Adapter::State>& state, PlainStream stream, HttpRequest request);
 void serve_upgrade(const std::shared_ptr<Adapter::State>& state, TlsStream stream, HttpRequest request);
+void serve_upgrade(const std::shared_ptr<Adapter::State>& state, GenericStream stream, HttpRequest request);
 
-/** What the hub sees of an upgrade request. */
-Handshake make_handshake(const HttpRequest& request, const boost::asio::ip::tcp::socket& socket);
+/**
+ * Signalling messages are small and latency-bound: send each frame at once
+ * instead of letting Nagle hold it back behind an unacknowledged one. Set
+ * once per accepted socket, on both entry paths (Server accepts and
+ * Adapter::serve with a request already read).
+ */
+template <class Socket>
+void set_no_delay(Socket& socket) {
+    boost::system::error_code ignored;  // a socket that is already gone fails later, where it is handled
+    socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+}
+
+/** What the hub sees of an upgrade request from `remote` (null: unknown). */
+Handshake make_handshake(const HttpRequest& request, const boost::asio::ip::tcp::endpoint* remote);
+
+/**
+ * The io_context behind `socket`'s executor when that is an io_context
+ * executor or a strand of one (what accepting on an io_context gives);
+ * null otherwise.
+ */
+inline boost::asio::io_context* io_context_of(boost::asio::ip::tcp::socket& socket) {
+    using IoExecutor = boost::asio::io_context::executor_type;
+    const auto& executor = socket.get_executor();
+    if (auto* io = executor.target<IoExecutor>()) return &io->context();
+    if (auto* strand = executor.target<boost::asio::strand<IoExecutor>>())
+        return &strand->get_inner_executor().context();
+    return nullptr;
+}
 
 }  // namespace detail
 }  // namespace switchboard::beast

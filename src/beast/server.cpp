@@ -48,6 +48,8 @@ HttpResponse plain_response(http::status status, unsigned version, std::string b
  */
 template <class Next>
 class HttpSession final : public Link, public std::enable_shared_from_this<HttpSession<Next>> {
+    using Executor = typename bb::lowest_layer_type<Next>::executor_type;
+
 public:
     HttpSession(std::shared_ptr<Adapter::State> state, const HttpHandler* handler, Next stream)
         : state_(std::move(state)),
@@ -131,7 +133,7 @@ private:
     std::shared_ptr<Adapter::State> state_;
     const HttpHandler* handler_;
     Next stream_;
-    const net::any_io_executor executor_;
+    const Executor executor_;
     bb::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     HttpResponse response_;
@@ -140,6 +142,7 @@ private:
 
 template <class Next>
 void start_http(const std::shared_ptr<Adapter::State>& state, const HttpHandler* handler, Next stream) {
+    set_no_delay(bb::get_lowest_layer(stream).socket());
     auto session = std::make_shared<HttpSession<Next>>(state, handler, std::move(stream));
     if (state->add(session)) session->start();
 }
@@ -148,15 +151,26 @@ void start_http(const std::shared_ptr<Adapter::State>& state, const HttpHandler*
 }  // namespace detail
 
 void Adapter::serve(tcp::socket socket) {
+    // As Adapter::serve(socket, request): a strand of our own, with the concrete executor type when possible.
     bb::error_code ec;
     auto endpoint = socket.local_endpoint(ec);
     if (ec) return;
-    auto strand = net::make_strand(socket.get_executor());
+    auto* io = detail::io_context_of(socket);
+    auto generic = io ? net::any_io_executor() : socket.get_executor();
     auto handle = socket.release(ec);
     if (ec) return;
+    if (io) {
+        auto strand = net::make_strand(*io);
+        detail::PlainStream::socket_type rehomed(strand, endpoint.protocol(), handle);
+        net::dispatch(strand, [state = state_, s = std::move(rehomed)]() mutable {
+            detail::start_http(state, nullptr, detail::PlainStream(std::move(s)));
+        });
+        return;
+    }
+    auto strand = net::make_strand(generic);
     tcp::socket rehomed(strand, endpoint.protocol(), handle);
     net::dispatch(strand, [state = state_, s = std::move(rehomed)]() mutable {
-        detail::start_http(state, nullptr, detail::PlainStream(std::move(s)));
+        detail::start_http(state, nullptr, detail::GenericStream(std::move(s)));
     });
 }
 
@@ -172,7 +186,7 @@ public:
     }
 
     void accept() {
-        acceptor.async_accept(net::make_strand(io), [this](bb::error_code ec, tcp::socket socket) {
+        acceptor.async_accept(net::make_strand(io), [this](bb::error_code ec, detail::PlainStream::socket_type socket) {
             if (!acceptor.is_open()) return;
             if (ec) {
                 state->log(LogLevel::warn, "accept failed: {}", ec.message());

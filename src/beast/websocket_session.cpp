@@ -103,20 +103,29 @@ void Adapter::serve(net::ip::tcp::socket socket, HttpRequest request) {
     bb::error_code ec;
     auto endpoint = socket.local_endpoint(ec);
     if (ec) return;
-    auto strand = net::make_strand(socket.get_executor());
+    detail::set_no_delay(socket);
+    auto* io = detail::io_context_of(socket);
+    auto generic = io ? net::any_io_executor() : socket.get_executor();
     auto handle = socket.release(ec);
     if (ec) return;
+    if (io) {
+        auto strand = net::make_strand(*io);
+        detail::PlainStream::socket_type rehomed(strand, endpoint.protocol(), handle);
+        net::dispatch(strand, [state = state_, s = std::move(rehomed), r = std::move(request)]() mutable {
+            detail::serve_upgrade(state, detail::PlainStream(std::move(s)), std::move(r));
+        });
+        return;
+    }
+    auto strand = net::make_strand(generic);
     net::ip::tcp::socket rehomed(strand, endpoint.protocol(), handle);
     net::dispatch(strand, [state = state_, s = std::move(rehomed), r = std::move(request)]() mutable {
-        detail::serve_upgrade(state, detail::PlainStream(std::move(s)), std::move(r));
+        detail::serve_upgrade(state, detail::GenericStream(std::move(s)), std::move(r));
     });
 }
 
 namespace detail {
 
 namespace {
-
-using Executor = net::any_io_executor;
 
 std::string to_string(bb::string_view s) {
     return std::string(s.data(), s.size());
@@ -186,6 +195,10 @@ private:
  */
 template <class Next>
 class WebSocketSession final : public Link, public std::enable_shared_from_this<WebSocketSession<Next>> {
+    using Executor = typename websocket::stream<Next>::executor_type;
+    using Timer =
+        net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>, Executor>;
+
 public:
     WebSocketSession(std::shared_ptr<Adapter::State> state, Next stream)
         : state_(std::move(state)), ws_(std::move(stream)), executor_(ws_.get_executor()), force_close_(executor_) {}
@@ -381,7 +394,7 @@ private:
     std::shared_ptr<Adapter::State> state_;
     websocket::stream<Next> ws_;
     Executor executor_;
-    net::steady_timer force_close_;
+    Timer force_close_;
     bb::flat_buffer buffer_;
     HttpRequest request_;
     Admission admission_;
@@ -407,7 +420,9 @@ void serve_upgrade_impl(const std::shared_ptr<Adapter::State>& state, Next strea
         return refuse(state, std::move(stream), request, http::status::bad_request, "not a WebSocket upgrade");
     if (state->stopping())
         return refuse(state, std::move(stream), request, http::status::service_unavailable, "server shutting down");
-    Admission admission = state->hub.admit(make_handshake(request, bb::get_lowest_layer(stream).socket()));
+    bb::error_code ec;
+    auto remote = bb::get_lowest_layer(stream).socket().remote_endpoint(ec);
+    Admission admission = state->hub.admit(make_handshake(request, ec ? nullptr : &remote));
     if (!admission)
         return refuse(state, std::move(stream), request, static_cast<http::status>(admission.status()),
                       admission.reason());
@@ -417,7 +432,7 @@ void serve_upgrade_impl(const std::shared_ptr<Adapter::State>& state, Next strea
 
 }  // namespace
 
-Handshake make_handshake(const HttpRequest& request, const net::ip::tcp::socket& socket) {
+Handshake make_handshake(const HttpRequest& request, const net::ip::tcp::endpoint* remote) {
     Handshake handshake;
     std::string target = to_string(request.target());
     auto question = target.find('?');
@@ -425,9 +440,7 @@ Handshake make_handshake(const HttpRequest& request, const net::ip::tcp::socket&
     if (question != std::string::npos) handshake.query = target.substr(question + 1);
     for (const auto& field : request)
         handshake.headers.emplace_back(to_string(field.name_string()), to_string(field.value()));
-    bb::error_code ec;
-    auto remote = socket.remote_endpoint(ec);
-    if (!ec) handshake.remote_address = remote.address().to_string();
+    if (remote) handshake.remote_address = remote->address().to_string();
     return handshake;
 }
 
@@ -436,6 +449,10 @@ void serve_upgrade(const std::shared_ptr<Adapter::State>& state, PlainStream str
 }
 
 void serve_upgrade(const std::shared_ptr<Adapter::State>& state, TlsStream stream, HttpRequest request) {
+    serve_upgrade_impl(state, std::move(stream), std::move(request));
+}
+
+void serve_upgrade(const std::shared_ptr<Adapter::State>& state, GenericStream stream, HttpRequest request) {
     serve_upgrade_impl(state, std::move(stream), std::move(request));
 }
 
