@@ -61,6 +61,19 @@ struct User {
     json login;
 };
 
+/** A bounded wait for a user's events: `total` from now, however many events it reads. */
+struct Wait {
+    explicit Wait(ms total) : total(total), deadline(Clock::now() + total) {}
+
+    /** The user's next event, or nullopt once the time is up. */
+    std::optional<Event> next(User& u) const {
+        return u.client->next(std::max(ms(0), std::chrono::duration_cast<ms>(deadline - Clock::now())));
+    }
+
+    const ms total;
+    const Clock::time_point deadline;
+};
+
 /** One clause's world: a fresh hub, the target serving it, and the kit's clients. */
 class Run {
 public:
@@ -139,14 +152,12 @@ public:
      * fails the clause.
      */
     json expect(User& u, std::string_view type, std::string_view why, std::optional<ms> within = {}) {
-        auto wait = within.value_or(kit.timeout);
-        auto deadline = Clock::now() + wait;
+        Wait wait(within.value_or(kit.timeout));
         for (;;) {
-            auto left = std::max(ms(0), std::chrono::duration_cast<ms>(deadline - Clock::now()));
-            auto event = u.client->next(left);
+            auto event = wait.next(u);
             if (!event)
                 fail("{}: {} expected a `{}` message within {} ms, but nothing arrived", why, u.name, type,
-                     wait.count());
+                     wait.total.count());
             if (event->kind != Event::Kind::text)
                 fail("{}: {} expected a `{}` message, but observed {}", why, u.name, type, describe(*event));
             json m = json::parse(event->data, nullptr, false);
@@ -163,14 +174,12 @@ public:
     /** The next `type` presence message about `id`, skipping presence about others. */
     void expect_presence(User& u, std::string_view type, UserId id, std::string_view why,
                          std::optional<ms> within = {}) {
-        auto wait = within.value_or(kit.timeout);
-        auto deadline = Clock::now() + wait;
+        Wait wait(within.value_or(kit.timeout));
         for (;;) {
-            auto left = std::max(ms(0), std::chrono::duration_cast<ms>(deadline - Clock::now()));
-            auto event = u.client->next(left);
+            auto event = wait.next(u);
             if (!event)
                 fail("{}: {} expected {{\"type\":\"{}\",\"userId\":{}}} within {} ms, but nothing arrived", why, u.name,
-                     type, id, wait.count());
+                     type, id, wait.total.count());
             json m = json::parse(event->data, nullptr, false);
             if (event->kind == Event::Kind::text && m.is_object() && m.value("type", "") == type &&
                 m.value("userId", UserId(~0ull)) == id)
@@ -183,14 +192,12 @@ public:
 
     /** The connection closes with `code` (messages before the close are skipped). */
     void expect_close(User& u, int code, std::string_view why, std::optional<ms> within = {}) {
-        auto wait = within.value_or(kit.timeout);
-        auto deadline = Clock::now() + wait;
+        Wait wait(within.value_or(kit.timeout));
         for (;;) {
-            auto left = std::max(ms(0), std::chrono::duration_cast<ms>(deadline - Clock::now()));
-            auto event = u.client->next(left);
+            auto event = wait.next(u);
             if (!event)
                 fail("{}: {} expected the server to close with {} within {} ms, but it stayed open", why, u.name, code,
-                     wait.count());
+                     wait.total.count());
             if (event->kind != Event::Kind::closed) continue;
             if (event->close_code != code)
                 fail("{}: {} expected a close frame with code {}, but observed {}", why, u.name, code,

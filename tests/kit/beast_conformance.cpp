@@ -4,7 +4,7 @@
 #include <thread>
 
 #include <switchboard/beast.hpp>
-#include <switchboard/testing/conformance.hpp>
+#include <switchboard/testing/catch2.hpp>
 
 #include "catch.hpp"
 
@@ -42,42 +42,6 @@ private:
     std::thread thread_;
 };
 
-void check_clause(const char* name) {
-    BeastServer server;
-    sb::testing::Target target;
-    target.start = [&](sb::Hub& hub, const sb::testing::TransportSettings& s) { return server.start(hub, s); };
-    target.stop = [&] { server.stop(); };
-    sb::testing::KitOptions options;
-    options.only = {name};
-    auto report = sb::testing::run_conformance(target, options);
-    INFO(report.text());
-    CHECK(report.passed());
-}
-
 }  // namespace
 
-#define SWITCHBOARD_CLAUSE(name)                       \
-    TEST_CASE("beast conformance: " name, "[beast]") { \
-        check_clause(name);                            \
-    }
-
-SWITCHBOARD_CLAUSE("login")
-SWITCHBOARD_CLAUSE("routing")
-SWITCHBOARD_CLAUSE("pass-through")
-SWITCHBOARD_CLAUSE("presence")
-SWITCHBOARD_CLAUSE("errors")
-SWITCHBOARD_CLAUSE("rate-limited")
-SWITCHBOARD_CLAUSE("room-full")
-SWITCHBOARD_CLAUSE("too-many-rooms")
-SWITCHBOARD_CLAUSE("handshake-refusals")
-SWITCHBOARD_CLAUSE("rooms-isolation")
-SWITCHBOARD_CLAUSE("oversized-message")
-SWITCHBOARD_CLAUSE("binary-frame")
-SWITCHBOARD_CLAUSE("slow-consumer")
-SWITCHBOARD_CLAUSE("dead-peer")
-SWITCHBOARD_CLAUSE("concurrent-connects")
-SWITCHBOARD_CLAUSE("clean-shutdown")
-
-TEST_CASE("beast: every conformance clause has a test above", "[beast]") {
-    CHECK(sb::testing::clause_names().size() == 16);
-}
+SWITCHBOARD_CONFORMANCE_TEST_CASES(BeastServer, "beast conformance: ", "[beast]")

@@ -3,7 +3,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include <switchboard/testing/conformance.hpp>
+#include <switchboard/testing/catch2.hpp>
 #include <switchboard/websocketpp.hpp>
 
 #include "catch.hpp"
@@ -49,42 +49,6 @@ private:
     std::thread thread_;
 };
 
-void check_clause(const char* name) {
-    WebsocketppServer server;
-    sb::testing::Target target;
-    target.start = [&](sb::Hub& hub, const sb::testing::TransportSettings& s) { return server.start(hub, s); };
-    target.stop = [&] { server.stop(); };
-    sb::testing::KitOptions options;
-    options.only = {name};
-    auto report = sb::testing::run_conformance(target, options);
-    INFO(report.text());
-    CHECK(report.passed());
-}
-
 }  // namespace
 
-#define SWITCHBOARD_CLAUSE(name)                       \
-    TEST_CASE("conformance: " name, "[websocketpp]") { \
-        check_clause(name);                            \
-    }
-
-SWITCHBOARD_CLAUSE("login")
-SWITCHBOARD_CLAUSE("routing")
-SWITCHBOARD_CLAUSE("pass-through")
-SWITCHBOARD_CLAUSE("presence")
-SWITCHBOARD_CLAUSE("errors")
-SWITCHBOARD_CLAUSE("rate-limited")
-SWITCHBOARD_CLAUSE("room-full")
-SWITCHBOARD_CLAUSE("too-many-rooms")
-SWITCHBOARD_CLAUSE("handshake-refusals")
-SWITCHBOARD_CLAUSE("rooms-isolation")
-SWITCHBOARD_CLAUSE("oversized-message")
-SWITCHBOARD_CLAUSE("binary-frame")
-SWITCHBOARD_CLAUSE("slow-consumer")
-SWITCHBOARD_CLAUSE("dead-peer")
-SWITCHBOARD_CLAUSE("concurrent-connects")
-SWITCHBOARD_CLAUSE("clean-shutdown")
-
-TEST_CASE("every conformance clause has a test above", "[websocketpp]") {
-    CHECK(sb::testing::clause_names().size() == 16);
-}
+SWITCHBOARD_CONFORMANCE_TEST_CASES(WebsocketppServer, "conformance: ", "[websocketpp]")

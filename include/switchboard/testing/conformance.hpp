@@ -70,6 +70,9 @@
 //       CHECK(report.passed());
 //   }
 //
+// For one Catch2 test case per clause (one ctest entry each), see
+// <switchboard/testing/catch2.hpp>.
+//
 // Or from a plain main(): `return switchboard::testing::run_conformance_main(target, argc, argv);`
 // (prints the report; `--only NAME` runs one clause, `--timeout-ms N` changes the wait,
 // `--verbose` logs the hub to stderr; exit code 0 when all pass).

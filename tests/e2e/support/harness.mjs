@@ -7,6 +7,7 @@
 //   SB_WEB_ROOT  the chat page's folder, served as web root
 //   SB_ARTIFACTS where screenshots go
 
+import { before, after } from 'node:test';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -93,6 +94,36 @@ export async function launchBrowser() {
   });
 }
 
+/**
+ * For a test file against the shared server (SB_URL): registers node:test
+ * hooks that launch the browser before the file's tests and close it after
+ * them. Returns the session; its `browser` and `base` (the server's URL) are
+ * set once the tests run.
+ */
+export function useBrowser() {
+  const session = {
+    browser: undefined,
+    base: undefined,
+    /** Runs `fn(context, base)` in a fresh context (see newContext), closed afterwards. */
+    async withContext(fn) {
+      const context = await newContext(session.browser, session.base);
+      try {
+        return await fn(context, session.base);
+      } finally {
+        await context.close();
+      }
+    },
+  };
+  before(async () => {
+    session.base = sharedServerUrl();
+    session.browser = await launchBrowser();
+  });
+  after(async () => {
+    await session.browser?.close();
+  });
+  return session;
+}
+
 const clientServed = new Map(); // base url -> boolean
 
 /** Whether the server serves the client module at /switchboard.js. */
@@ -140,6 +171,17 @@ export async function openChat(context, baseUrl, options = {}) {
   await page.goto(chatUrl(baseUrl, options));
   const id = await waitForLogin(page);
   return { page, id };
+}
+
+/**
+ * Opens one chat page per entry of `pages` (openChat's options), one after
+ * the other, and waits for their full mesh; returns the chats in that order.
+ */
+export async function openMesh(context, baseUrl, pages) {
+  const chats = [];
+  for (const options of pages) chats.push(await openChat(context, baseUrl, options));
+  await waitMesh(chats);
+  return chats;
 }
 
 export async function waitForLogin(page, timeout = 15000) {

@@ -2,28 +2,19 @@
 // moment a peer counts as connected, and a burst right behind it, must all
 // arrive, in order, every time (the ready handshake at work).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sharedServerUrl, uniqueRoom, launchBrowser, newContext } from '../support/harness.mjs';
+import { useBrowser, uniqueRoom } from '../support/harness.mjs';
 
 const ROUNDS = Number(process.env.SB_EAGER_ROUNDS || 10);
 const PAGES = 3;
 const BURST = 20;
-let browser;
-let base;
-
-before(async () => {
-  base = sharedServerUrl();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const session = useBrowser();
 
 /** A bare page of the server's origin, with a Switchboard client in it. */
 async function eagerClient(context, room, trickle) {
   const page = await context.newPage();
-  await page.goto(new URL('/switchboard.js', base).href);
+  await page.goto(new URL('/switchboard.js', session.base).href);
   const id = await page.evaluate(async ({ room, trickle, burst }) => {
     const { Switchboard, roomUrl } = await import('/switchboard.js');
     const sb = new Switchboard(roomUrl(room, location.href), { trickle });
@@ -46,8 +37,7 @@ for (const trickle of [true, false]) {
   test(`messages sent at the moment of connection all arrive in order (${trickle ? 'trickle' : 'seed'}, ${ROUNDS} rounds)`,
     { timeout: 30000 * ROUNDS }, async () => {
       for (let round = 0; round < ROUNDS; round++) {
-        const context = await newContext(browser, base);
-        try {
+        await session.withContext(async (context) => {
           const room = uniqueRoom(`eager${round}`);
           const clients = [];
           for (let i = 0; i < PAGES; i++) clients.push(await eagerClient(context, room, trickle));
@@ -65,9 +55,7 @@ for (const trickle of [true, false]) {
             }
             assert.deepEqual(await c.page.evaluate(() => window.errors), []);
           }
-        } finally {
-          await context.close();
-        }
+        });
       }
     });
 }

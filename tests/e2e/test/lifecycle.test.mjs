@@ -1,32 +1,19 @@
 // Users come and go: a closed page leaves the others' lists, a reloaded page
 // rejoins under a new ID, and server errors reach the page.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  sharedServerUrl, uniqueRoom, launchBrowser, newContext, openChat, waitConnectedTo, waitMesh,
-  waitForLogin, say, waitLines, usersOf,
+  useBrowser, uniqueRoom, openChat, openMesh, waitConnectedTo, waitMesh, waitForLogin, say, waitLines,
+  usersOf,
 } from '../support/harness.mjs';
 
-let browser;
-let base;
-
-before(async () => {
-  base = sharedServerUrl();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const session = useBrowser();
 
 test('a page that closes disappears from the others\' user lists', { timeout: 60000 }, async () => {
-  const context = await newContext(browser, base);
-  try {
+  await session.withContext(async (context, base) => {
     const room = uniqueRoom('close');
-    const a = await openChat(context, base, { room });
-    const b = await openChat(context, base, { room });
-    const c = await openChat(context, base, { room });
-    await waitMesh([a, b, c]);
+    const [a, b, c] = await openMesh(context, base, [{ room }, { room }, { room }]);
 
     await c.page.close();
     await waitConnectedTo(a.page, [b.id]);
@@ -38,19 +25,13 @@ test('a page that closes disappears from the others\' user lists', { timeout: 60
     await say(b.page, 'yes');
     await waitLines(b.page, [{ from: a.id, text: 'still here?' }]);
     await waitLines(a.page, [{ from: b.id, text: 'yes' }]);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('a page that reloads rejoins the mesh under a new ID', { timeout: 60000 }, async () => {
-  const context = await newContext(browser, base);
-  try {
+  await session.withContext(async (context, base) => {
     const room = uniqueRoom('reload');
-    const a = await openChat(context, base, { room });
-    const b = await openChat(context, base, { room });
-    const c = await openChat(context, base, { room });
-    await waitMesh([a, b, c]);
+    const [a, b, c] = await openMesh(context, base, [{ room }, { room }, { room }]);
 
     for (let i = 0; i < 2; i++) {
       const old = b.id;
@@ -68,14 +49,11 @@ test('a page that reloads rejoins the mesh under a new ID', { timeout: 60000 }, 
       await waitLines(c.page, [{ from: b.id, text }, { from: a.id, text: `welcome back ${i}` }]);
       await waitLines(b.page, [{ from: a.id, text: `welcome back ${i}` }]);
     }
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('a server error shows on the page and the connection stays usable', { timeout: 30000 }, async () => {
-  const context = await newContext(browser, base);
-  try {
+  await session.withContext(async (context, base) => {
     const room = uniqueRoom('error');
     const a = await openChat(context, base, { room });
     const codes = await a.page.evaluate(() => new Promise((resolve) => {
@@ -99,7 +77,5 @@ test('a server error shows on the page and the connection stays usable', { timeo
     await say(b.page, 'hi after an error');
     await waitLines(a.page, [{ from: b.id, text: 'hi after an error' }]);
     assert.equal(await a.page.getAttribute('#status', 'data-state'), 'online');
-  } finally {
-    await context.close();
-  }
+  });
 });

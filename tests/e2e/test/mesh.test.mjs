@@ -1,33 +1,21 @@
 // Four pages in one room form a full mesh and every line reaches every page,
 // round after round, in trickle and in seed (non-trickle) signalling.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  sharedServerUrl, uniqueRoom, launchBrowser, newContext, openChat, waitMesh, say, waitLines,
-  linesOf, screenshot,
+  useBrowser, uniqueRoom, openMesh, say, waitLines, linesOf, screenshot,
 } from '../support/harness.mjs';
 
 const ROUNDS = Number(process.env.SB_MESH_ROUNDS || 5);
 const PAGES = 4;
-let browser;
-let base;
-
-before(async () => {
-  base = sharedServerUrl();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const session = useBrowser();
 
 async function meshRound(round, modes) {
-  const context = await newContext(browser, base);
-  try {
+  await session.withContext(async (context, base) => {
     const room = uniqueRoom(`mesh${round}`);
-    const chats = [];
-    for (let i = 0; i < PAGES; i++) chats.push(await openChat(context, base, { room, mode: modes[i % modes.length] }));
-    await waitMesh(chats);
+    const chats = await openMesh(context, base,
+      Array.from({ length: PAGES }, (_, i) => ({ room, mode: modes[i % modes.length] })));
 
     // Everybody talks at once, a few lines each.
     const sent = [];
@@ -47,9 +35,7 @@ async function meshRound(round, modes) {
     if (round === 1 && modes.length === 1 && modes[0] === undefined) {
       await screenshot(chats[0].page, 'chat.png');
     }
-  } finally {
-    await context.close();
-  }
+  });
 }
 
 test(`trickle ICE: ${PAGES} pages, full mesh, every line arrives (${ROUNDS} rounds)`, { timeout: 60000 * ROUNDS }, async () => {

@@ -1,26 +1,15 @@
 // Rooms are isolated: pages see and reach only the users of their own room.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  sharedServerUrl, uniqueRoom, launchBrowser, newContext, openChat, waitMesh, say, waitLines,
-  linesOf, usersOf,
+  useBrowser, uniqueRoom, openChat, waitMesh, say, waitLines, linesOf, usersOf,
 } from '../support/harness.mjs';
 
-let browser;
-let base;
-
-before(async () => {
-  base = sharedServerUrl();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const session = useBrowser();
 
 test('two rooms stay isolated', { timeout: 60000 }, async () => {
-  const context = await newContext(browser, base);
-  try {
+  await session.withContext(async (context, base) => {
     const red = uniqueRoom('red');
     const blue = uniqueRoom('blue');
     const r1 = await openChat(context, base, { room: red });
@@ -41,7 +30,5 @@ test('two rooms stay isolated', { timeout: 60000 }, async () => {
     for (const c of [b1, b2]) assert.ok(!(await linesOf(c.page)).some((l) => l.text === 'red line'));
     assert.equal((await usersOf(r2.page)).length, 1);
     assert.equal((await usersOf(b1.page)).length, 1);
-  } finally {
-    await context.close();
-  }
+  });
 });
