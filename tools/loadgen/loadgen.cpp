@@ -1058,6 +1058,10 @@ Options:
   --concurrency N         handshakes in flight (storm, relay setup) or churn slots (256)
   --pairs N               relay/ceiling pairs; default: enough that no connection
                           sends more than --per-connection-rate (100/s)
+  --per-connection-rate R messages a second per connection when choosing --pairs
+                          (100: under switchboard-server's default --rate-limit
+                          of 200/s; start the server with --rate-limit 0 to go
+                          higher, as bench/run.sh does)
   --mix M                 exchange (default), candidate or sdp
   --drain S               wait at most S seconds for in-flight messages (3)
   --hold S                storm: hold all connections S seconds before reading RSS (1)
