@@ -2,8 +2,8 @@
 // bounded write queue, closing. Instantiated for plain TCP and for TLS.
 #include "detail.hpp"
 
-#include <deque>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -224,6 +224,7 @@ public:
             [](websocket::response_type& response) { response.set(http::field::server, "switchboard"); }));
         ws_.read_message_max(state_->read_message_max);
         ws_.auto_fragment(false);  // one frame per message
+        ws_.text(true);            // everything we send is text
         ws_.async_accept(request_, bb::bind_front_handler(&WebSocketSession::on_accept, this->shared_from_this()));
     }
 
@@ -233,13 +234,12 @@ public:
         std::unique_lock lock(mutex_);
         if (closing_) return;
         const auto& o = state_->options;
-        if (!queue_.empty() &&
-            (queue_.size() >= o.queue_max_messages || queued_bytes_ + text->size() > o.queue_max_bytes)) {
+        if (queue_head_ != queue_.size() &&
+            (queue_.size() - queue_head_ >= o.queue_max_messages || queued_bytes_ + text->size() > o.queue_max_bytes)) {
             closing_ = true;
             close_code_ = close_code::policy_violation;
             close_reason_ = "too slow";
-            queue_.clear();
-            queued_bytes_ = 0;
+            clear_queue();
             lock.unlock();
             state_->hub.count_transport_close("slow-consumer");
             state_->log(LogLevel::info, "closing {}: too slow to read its messages", label());
@@ -247,6 +247,14 @@ public:
             return;
         }
         queued_bytes_ += text->size();
+        if (queue_head_ == queue_.size()) {
+            queue_.clear();
+            queue_head_ = 0;
+        } else if (queue_head_ >= 64 && 2 * queue_head_ >= queue_.size()) {
+            // A backlog that never drains: drop the slots already written so the vector stays bounded.
+            queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_));
+            queue_head_ = 0;
+        }
         queue_.push_back(std::move(text));
         if (write_scheduled_) return;
         write_scheduled_ = true;
@@ -285,8 +293,15 @@ private:
         do_read();
     }
 
+    /**
+     * Reads a message in pieces: the first read of each message prepares
+     * only `idle_read_bytes` (all a candidate needs), so an idle connection
+     * holds that much read buffer, not Beast's default of a TCP frame; the
+     * rest of a longer message grows the buffer, which is released after it.
+     */
     void do_read() {
-        ws_.async_read(buffer_, bb::bind_front_handler(&WebSocketSession::on_read, this->shared_from_this()));
+        ws_.async_read_some(buffer_, buffer_.size() == 0 ? idle_read_bytes : 0,
+                            bb::bind_front_handler(&WebSocketSession::on_read, this->shared_from_this()));
     }
 
     void on_read(bb::error_code ec, std::size_t) {
@@ -304,8 +319,12 @@ private:
             teardown();
             return;
         }
+        if (!ws_.is_message_done()) {
+            do_read();
+            return;
+        }
         if (!ws_.got_text()) {
-            buffer_.consume(buffer_.size());
+            consume_message();
             if (!is_closing()) {
                 state_->hub.count_transport_close("binary-frame");
                 state_->log(LogLevel::info, "closing {}: sent a binary frame", label());
@@ -318,8 +337,13 @@ private:
             auto data = buffer_.cdata();
             state_->hub.receive(*session_, std::string_view(static_cast<const char*>(data.data()), data.size()));
         }
-        buffer_.consume(buffer_.size());
+        consume_message();
         do_read();
+    }
+
+    void consume_message() {
+        buffer_.consume(buffer_.size());
+        if (buffer_.capacity() > idle_read_bytes) buffer_.shrink_to_fit();  // frees it: the next read allocates small
     }
 
     bool is_closing() {
@@ -331,12 +355,10 @@ private:
     void pump() {
         if (in_flight_ || torn_down_) return;
         std::unique_lock lock(mutex_);
-        if (!queue_.empty()) {
-            in_flight_ = std::move(queue_.front());
-            queue_.pop_front();
+        if (queue_head_ != queue_.size()) {
+            in_flight_ = std::move(queue_[queue_head_++]);
             queued_bytes_ -= in_flight_->size();
             lock.unlock();
-            ws_.text(true);
             ws_.async_write(net::buffer(*in_flight_),
                             bb::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
             return;
@@ -381,12 +403,18 @@ private:
         {
             std::lock_guard lock(mutex_);
             closing_ = true;
-            queue_.clear();
-            queued_bytes_ = 0;
+            clear_queue();
         }
         force_close_.cancel();
         if (auto session = std::move(session_)) state_->hub.leave(*session);
         close_lowest_layer(ws_);
+    }
+
+    /** Under mutex_. Releases the storage too: a closing connection keeps nothing. */
+    void clear_queue() {
+        std::vector<std::shared_ptr<const std::string>>().swap(queue_);
+        queue_head_ = 0;
+        queued_bytes_ = 0;
     }
 
     std::string label() const { return session_ ? fmt::format("user {}", session_->id()) : std::string("a client"); }
@@ -405,8 +433,12 @@ private:
     bool force_armed_ = false;
     bool torn_down_ = false;
 
+    static constexpr std::size_t idle_read_bytes = 512;
+
     std::mutex mutex_;  // guards the members below
-    std::deque<std::shared_ptr<const std::string>> queue_;
+    /** Messages waiting: queue_[queue_head_..]. A vector, not a deque, so an idle connection allocates nothing. */
+    std::vector<std::shared_ptr<const std::string>> queue_;
+    std::size_t queue_head_ = 0;
     std::size_t queued_bytes_ = 0;
     bool write_scheduled_ = false;
     bool closing_ = false;
