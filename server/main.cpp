@@ -39,8 +39,8 @@ Options:
                           refused with `too-many-rooms` (default 10000)
   --rate-limit N          messages a second each connection may send on average;
                           over it they get `rate-limited` (default 200; 0: no limit)
-  --rate-burst N          messages a connection may send in a burst above the
-                          average (default 2000)
+  --rate-burst N          largest burst a connection may send at once before
+                          --rate-limit applies (default 2000)
   --max-message-bytes N   longest message; longer ones close the socket with 1009
                           (default 65536)
   --idle-timeout SECONDS  drop a client silent this long; it is pinged after half
