@@ -2,13 +2,13 @@
 //
 // The hub owns the user registry and the rooms, validates every message and
 // routes it. It knows nothing about sockets: an adapter turns each WebSocket
-// into three calls, all thread-safe and callable from any number of threads:
+// into four calls, all thread-safe and callable from any number of threads:
 //
 //   1. during the HTTP upgrade:  auto admission = hub.admit(handshake);
 //                                refuse with admission.status() if !admission
 //   2. once upgraded:            auto session = hub.open(std::move(admission), connection);
 //   3. for each text message:    hub.receive(*session, text);
-//      when the socket is gone:  hub.leave(*session);
+//   4. when the socket is gone:  hub.leave(*session);
 //
 // Example (in-process, with any Connection implementation):
 //   switchboard::Hub hub;
