@@ -15,6 +15,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -125,6 +126,34 @@ inline boost::asio::io_context* io_context_of(boost::asio::ip::tcp::socket& sock
     if (auto* strand = executor.target<boost::asio::strand<IoExecutor>>())
         return &strand->get_inner_executor().context();
     return nullptr;
+}
+
+/**
+ * Moves an accepted socket onto a strand of its own and calls
+ * `start(stream)` there. A socket from an io_context gets the concrete
+ * strand type (a PlainStream); any other executor gets a GenericStream.
+ * `start` must accept both. Does nothing if the socket is already gone.
+ */
+template <class Start>
+void rehome_on_strand(boost::asio::ip::tcp::socket socket, Start start) {
+    boost::system::error_code ec;
+    auto endpoint = socket.local_endpoint(ec);
+    if (ec) return;
+    auto* io = io_context_of(socket);
+    auto generic = io ? boost::asio::any_io_executor() : socket.get_executor();
+    auto handle = socket.release(ec);
+    if (ec) return;
+    if (io) {
+        auto strand = boost::asio::make_strand(*io);
+        PlainStream::socket_type rehomed(strand, endpoint.protocol(), handle);
+        boost::asio::dispatch(
+            strand, [s = std::move(rehomed), start = std::move(start)]() mutable { start(PlainStream(std::move(s))); });
+        return;
+    }
+    auto strand = boost::asio::make_strand(generic);
+    boost::asio::ip::tcp::socket rehomed(strand, endpoint.protocol(), handle);
+    boost::asio::dispatch(
+        strand, [s = std::move(rehomed), start = std::move(start)]() mutable { start(GenericStream(std::move(s))); });
 }
 
 }  // namespace detail

@@ -151,27 +151,8 @@ void start_http(const std::shared_ptr<Adapter::State>& state, const HttpHandler*
 }  // namespace detail
 
 void Adapter::serve(tcp::socket socket) {
-    // As Adapter::serve(socket, request): a strand of our own, with the concrete executor type when possible.
-    bb::error_code ec;
-    auto endpoint = socket.local_endpoint(ec);
-    if (ec) return;
-    auto* io = detail::io_context_of(socket);
-    auto generic = io ? net::any_io_executor() : socket.get_executor();
-    auto handle = socket.release(ec);
-    if (ec) return;
-    if (io) {
-        auto strand = net::make_strand(*io);
-        detail::PlainStream::socket_type rehomed(strand, endpoint.protocol(), handle);
-        net::dispatch(strand, [state = state_, s = std::move(rehomed)]() mutable {
-            detail::start_http(state, nullptr, detail::PlainStream(std::move(s)));
-        });
-        return;
-    }
-    auto strand = net::make_strand(generic);
-    tcp::socket rehomed(strand, endpoint.protocol(), handle);
-    net::dispatch(strand, [state = state_, s = std::move(rehomed)]() mutable {
-        detail::start_http(state, nullptr, detail::GenericStream(std::move(s)));
-    });
+    detail::rehome_on_strand(std::move(socket),
+                             [state = state_](auto stream) { detail::start_http(state, nullptr, std::move(stream)); });
 }
 
 // ---- Server ----

@@ -99,27 +99,10 @@ const TransportOptions& Adapter::options() const noexcept {
 
 void Adapter::serve(net::ip::tcp::socket socket, HttpRequest request) {
     // The connection needs a strand of its own, whatever executor the
-    // caller's socket was accepted on: re-home the descriptor.
-    bb::error_code ec;
-    auto endpoint = socket.local_endpoint(ec);
-    if (ec) return;
+    // caller's socket was accepted on.
     detail::set_no_delay(socket);
-    auto* io = detail::io_context_of(socket);
-    auto generic = io ? net::any_io_executor() : socket.get_executor();
-    auto handle = socket.release(ec);
-    if (ec) return;
-    if (io) {
-        auto strand = net::make_strand(*io);
-        detail::PlainStream::socket_type rehomed(strand, endpoint.protocol(), handle);
-        net::dispatch(strand, [state = state_, s = std::move(rehomed), r = std::move(request)]() mutable {
-            detail::serve_upgrade(state, detail::PlainStream(std::move(s)), std::move(r));
-        });
-        return;
-    }
-    auto strand = net::make_strand(generic);
-    net::ip::tcp::socket rehomed(strand, endpoint.protocol(), handle);
-    net::dispatch(strand, [state = state_, s = std::move(rehomed), r = std::move(request)]() mutable {
-        detail::serve_upgrade(state, detail::GenericStream(std::move(s)), std::move(r));
+    detail::rehome_on_strand(std::move(socket), [state = state_, r = std::move(request)](auto stream) mutable {
+        detail::serve_upgrade(state, std::move(stream), std::move(r));
     });
 }
 

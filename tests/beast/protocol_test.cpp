@@ -11,15 +11,6 @@ using nlohmann::json;
 
 namespace {
 
-/** Connect and read `login`, failing the test otherwise. */
-std::unique_ptr<WsClient> join(std::uint16_t port, const std::string& target = "/") {
-    auto client = std::make_unique<WsClient>();
-    auto login = client->login(port, target);
-    REQUIRE(login);
-    REQUIRE((*login)["type"] == "login");
-    return client;
-}
-
 json expect_error(WsClient& client, std::string_view code) {
     auto message = client.receive_type("error");
     REQUIRE(message);

@@ -16,14 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-std::unique_ptr<WsClient> join(std::uint16_t port, const std::string& target = "/") {
-    auto client = std::make_unique<WsClient>();
-    auto login = client->login(port, target);
-    REQUIRE(login);
-    REQUIRE((*login)["type"] == "login");
-    return client;
-}
-
 std::uint64_t transport_closes(const Hub& hub, const std::string& reason) {
     auto counters = hub.counters();
     auto it = counters.transport_closes.find(reason);

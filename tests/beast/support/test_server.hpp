@@ -10,6 +10,9 @@
 #include <switchboard/beast.hpp>
 #include <switchboard/hub.hpp>
 
+#include "catch.hpp"
+#include "support/client.hpp"
+
 namespace switchboard::test {
 
 /** Short timeouts so that keep-alive and shutdown tests run in well under a second. */
@@ -55,5 +58,14 @@ public:
     std::unique_ptr<beast::Server> server;
     std::thread runner;
 };
+
+/** Connect and read `login`, failing the test otherwise. */
+inline std::unique_ptr<WsClient> join(std::uint16_t port, const std::string& target = "/") {
+    auto client = std::make_unique<WsClient>();
+    auto login = client->login(port, target);
+    REQUIRE(login);
+    REQUIRE((*login)["type"] == "login");
+    return client;
+}
 
 }  // namespace switchboard::test
