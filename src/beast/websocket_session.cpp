@@ -260,13 +260,22 @@ private:
     // ---- on the strand ----
 
     void on_accept(bb::error_code ec) {
+        accepted_ = true;
         if (ec) {
             state_->log(LogLevel::debug, "WebSocket handshake failed: {}", ec.message());
+            teardown();
             return;
         }
         ++state_->websockets;
         counted_ = true;
         request_ = {};
+        if (is_closing()) {
+            // Shutdown reached us while the 101 was being written: close
+            // without joining the hub, and read until the close ends.
+            pump();
+            do_read();
+            return;
+        }
         // open() sends `login` through the connection, so the read loop and
         // the queue must be ready first: they are (we are on the strand).
         session_ =
@@ -374,7 +383,8 @@ private:
                 close_lowest_layer(self->ws_);
             }
         });
-        pump();
+        // The handshake's own write may still be in flight: on_accept pumps.
+        if (accepted_) pump();
     }
 
     void on_close(bb::error_code) { teardown(); }
@@ -412,6 +422,7 @@ private:
     std::shared_ptr<Session> session_;
     std::shared_ptr<const std::string> in_flight_;
     bool counted_ = false;
+    bool accepted_ = false;  // the 101 (or a failure) is done: writes may start
     bool close_started_ = false;
     bool force_armed_ = false;
     bool torn_down_ = false;

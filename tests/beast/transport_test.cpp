@@ -152,6 +152,30 @@ TEST_CASE("stop() closes every connection with 1001 and run() returns", "[beast]
     CHECK(late.connect(server.port(), "/", {}, 1s) == 0);
 }
 
+TEST_CASE("stop() while clients are mid-handshake: no write overlaps the handshake, run() returns", "[beast]") {
+    // A close asked for while the 101 response is still being written must
+    // wait for it: Beast allows one write at a time on a stream.
+    for (int round = 0; round < 10; ++round) {
+        TestServer server;
+        std::atomic<bool> done{false};
+        std::atomic<int> upgraded{0};
+        std::vector<std::thread> clients;
+        for (int t = 0; t < 4; ++t)
+            clients.emplace_back([&] {
+                for (int i = 0; i < 200 && !done; ++i) {
+                    WsClient client;
+                    if (client.connect(server.port(), "/", {}, 1s) == 101) ++upgraded;
+                }
+            });
+        CHECK(eventually([&] { return upgraded.load() >= 4; }));
+        server.stop();
+        done = true;
+        for (auto& c : clients)
+            c.join();
+        CHECK(server.hub.counters().connections_open == 0);
+    }
+}
+
 TEST_CASE("200 clients connecting at once all get distinct IDs", "[beast]") {
     auto server_options = TestServer::default_server_options();
     server_options.threads = 4;
