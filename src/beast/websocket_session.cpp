@@ -1,5 +1,6 @@
 // One WebSocket between a client and the hub: admission, the read loop, the
 // bounded write queue, closing. Instantiated for plain TCP and for TLS.
+#include "batching_stream.hpp"
 #include "detail.hpp"
 
 #include <utility>
@@ -175,10 +176,15 @@ private:
  * `executor_`. Those two take `mutex_` (guarding the queue and the closing
  * state), and post to the strand only to start a write burst or a close,
  * never once per message.
+ *
+ * Writes: whatever is queued when the previous write ends goes out as one
+ * batch, every frame in one gathered send (BatchingStream).
  */
 template <class Next>
-class WebSocketSession final : public Link, public std::enable_shared_from_this<WebSocketSession<Next>> {
-    using Executor = typename websocket::stream<Next>::executor_type;
+class WebSocketSession final : public Link,
+                               public WriteListener,
+                               public std::enable_shared_from_this<WebSocketSession<Next>> {
+    using Executor = typename websocket::stream<BatchingStream<Next>>::executor_type;
     using Timer =
         net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>, Executor>;
 
@@ -206,8 +212,7 @@ public:
         ws_.set_option(websocket::stream_base::decorator(
             [](websocket::response_type& response) { response.set(http::field::server, "switchboard"); }));
         ws_.read_message_max(state_->read_message_max);
-        ws_.auto_fragment(false);  // one frame per message
-        ws_.text(true);            // everything we send is text
+        ws_.next_layer().set_listener(this->weak_from_this());
         ws_.async_accept(request_, bb::bind_front_handler(&WebSocketSession::on_accept, this->shared_from_this()));
     }
 
@@ -217,8 +222,8 @@ public:
         std::unique_lock lock(mutex_);
         if (closing_) return;
         const auto& o = state_->options;
-        if (queue_head_ != queue_.size() &&
-            (queue_.size() - queue_head_ >= o.queue_max_messages || queued_bytes_ + text->size() > o.queue_max_bytes)) {
+        if (!queue_.empty() &&
+            (queue_.size() >= o.queue_max_messages || queued_bytes_ + text->size() > o.queue_max_bytes)) {
             closing_ = true;
             close_code_ = close_code::policy_violation;
             close_reason_ = "too slow";
@@ -230,14 +235,6 @@ public:
             return;
         }
         queued_bytes_ += text->size();
-        if (queue_head_ == queue_.size()) {
-            queue_.clear();
-            queue_head_ = 0;
-        } else if (queue_head_ >= 64 && 2 * queue_head_ >= queue_.size()) {
-            // A backlog that never drains: drop the slots already written so the vector stays bounded.
-            queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_));
-            queue_head_ = 0;
-        }
         queue_.push_back(std::move(text));
         if (write_scheduled_) return;
         write_scheduled_ = true;
@@ -343,16 +340,18 @@ private:
         return closing_;
     }
 
-    /** Writes queued messages back to back; closes once the queue is empty and a close was asked for. */
+    /**
+     * Hands everything queued to the socket as one batch once the previous
+     * write is done; closes once the queue is empty and a close was asked for.
+     */
     void pump() {
-        if (in_flight_ || torn_down_) return;
+        if (!accepted_ || torn_down_ || !ws_.next_layer().idle()) return;
         std::unique_lock lock(mutex_);
-        if (queue_head_ != queue_.size()) {
-            in_flight_ = std::move(queue_[queue_head_++]);
-            queued_bytes_ -= in_flight_->size();
+        if (!queue_.empty()) {
+            batch_.swap(queue_);
+            queued_bytes_ = 0;
             lock.unlock();
-            ws_.async_write(net::buffer(*in_flight_),
-                            bb::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
+            ws_.next_layer().write_text(batch_);  // empties batch_, keeps its capacity for the next swap
             return;
         }
         write_scheduled_ = false;
@@ -363,8 +362,7 @@ private:
         ws_.async_close(reason, bb::bind_front_handler(&WebSocketSession::on_close, this->shared_from_this()));
     }
 
-    void on_write(bb::error_code ec, std::size_t) {
-        in_flight_.reset();
+    void on_written(bb::error_code ec) override {
         if (ec) {
             teardown();
             return;
@@ -383,8 +381,7 @@ private:
                 close_lowest_layer(self->ws_);
             }
         });
-        // The handshake's own write may still be in flight: on_accept pumps.
-        if (accepted_) pump();
+        pump();  // not before the handshake is done: on_accept pumps then
     }
 
     void on_close(bb::error_code) { teardown(); }
@@ -406,21 +403,20 @@ private:
     /** Under mutex_. Releases the storage too: a closing connection keeps nothing. */
     void clear_queue() {
         std::vector<std::shared_ptr<const std::string>>().swap(queue_);
-        queue_head_ = 0;
         queued_bytes_ = 0;
     }
 
     std::string label() const { return session_ ? fmt::format("user {}", session_->id()) : std::string("a client"); }
 
     std::shared_ptr<Adapter::State> state_;
-    websocket::stream<Next> ws_;
+    websocket::stream<BatchingStream<Next>> ws_;
     Executor executor_;
     Timer force_close_;
     bb::flat_buffer buffer_;
     HttpRequest request_;
     Admission admission_;
     std::shared_ptr<Session> session_;
-    std::shared_ptr<const std::string> in_flight_;
+    std::vector<std::shared_ptr<const std::string>> batch_;  // swapped with queue_ to start a write
     bool counted_ = false;
     bool accepted_ = false;  // the 101 (or a failure) is done: writes may start
     bool close_started_ = false;
@@ -430,9 +426,8 @@ private:
     static constexpr std::size_t idle_read_bytes = 512;
 
     std::mutex mutex_;  // guards the members below
-    /** Messages waiting: queue_[queue_head_..]. A vector, not a deque, so an idle connection allocates nothing. */
+    /** Messages waiting for the write in flight. A vector, not a deque, so an idle connection allocates nothing. */
     std::vector<std::shared_ptr<const std::string>> queue_;
-    std::size_t queue_head_ = 0;
     std::size_t queued_bytes_ = 0;
     bool write_scheduled_ = false;
     bool closing_ = false;
