@@ -18,6 +18,8 @@
 //   - outgoing messages wait in a bounded per-connection queue (see
 //     `TransportOptions`); a client that reads too slowly for it is closed
 //     with 1008 "too slow" and counted as transport close "slow-consumer";
+//     whatever is queued when the previous send ends goes out together,
+//     several frames per send call;
 //   - messages longer than the hub's `Limits::max_message_bytes` are refused
 //     by the WebSocket reader itself: close 1009, counted "message-too-big"
 //     (so clients of this adapter never see the `message-too-large` error
@@ -82,8 +84,8 @@ using HttpResponse = boost::beast::http::response<boost::beast::http::string_bod
 /** Per-connection transport settings. The defaults suit a server on the open internet. */
 struct TransportOptions {
     /**
-     * Outgoing queue bound, per connection: messages waiting behind the one
-     * being written. A message that would take the queue over either bound
+     * Outgoing queue bound, per connection: messages waiting behind the
+     * batch being written. A message that would take the queue over either bound
      * closes the connection instead (1008 "too slow", transport close
      * "slow-consumer") and drops what was queued. A single message is always
      * accepted by an empty queue, however large.
