@@ -65,7 +65,8 @@ public:
     /** Nothing waiting and nothing being written. */
     bool idle() const noexcept { return !writing_ && pending_.empty(); }
 
-    /** Queues each message as one unfragmented text frame and starts writing; the listener hears when all is written. */
+    /** Queues each message as one unfragmented text frame and starts writing; the listener hears when all is written.
+     */
     void write_text(std::vector<Message>& batch) {
         if (!error_ && !close_sent_) {
             pending_.reserve(pending_.size() + batch.size());
@@ -99,8 +100,7 @@ public:
                     pending_.push_back(Segment{std::move(copy), {}, 0});
                     flush();
                 }
-                boost::asio::post(get_executor(),
-                                  boost::beast::bind_front_handler(std::move(h), error_, size));
+                boost::asio::post(get_executor(), boost::beast::bind_front_handler(std::move(h), error_, size));
             },
             handler, buffers);
     }
@@ -184,19 +184,19 @@ private:
      */
     void write_more(std::shared_ptr<WriteListener> listener) {
         Unwritten rest{buffers_.data() + written_, buffers_.data() + buffers_.size()};
-        next_.async_write_some(rest, [this, listener = std::move(listener)](boost::beast::error_code ec,
-                                                                               std::size_t n) mutable {
-            if (!ec) {
-                while (written_ < buffers_.size() && n >= buffers_[written_].size())
-                    n -= buffers_[written_++].size();
-                if (written_ < buffers_.size()) {
-                    buffers_[written_] += n;  // a partial send: go on from where it stopped
-                    write_more(std::move(listener));
-                    return;
+        next_.async_write_some(
+            rest, [this, listener = std::move(listener)](boost::beast::error_code ec, std::size_t n) mutable {
+                if (!ec) {
+                    while (written_ < buffers_.size() && n >= buffers_[written_].size())
+                        n -= buffers_[written_++].size();
+                    if (written_ < buffers_.size()) {
+                        buffers_[written_] += n;  // a partial send: go on from where it stopped
+                        write_more(std::move(listener));
+                        return;
+                    }
                 }
-            }
-            on_flushed(ec, *listener);
-        });
+                on_flushed(ec, *listener);
+            });
     }
 
     void on_flushed(boost::beast::error_code ec, WriteListener& listener) {
@@ -210,25 +210,20 @@ private:
             flush();
             return;
         }
-        release_if_large(in_flight_);
-        release_if_large(pending_);
-        release_if_large(buffers_);
+        // Drained: an idle connection keeps no storage (a few allocations per batch are cheap next to a send).
+        std::vector<Segment>().swap(in_flight_);
+        std::vector<Segment>().swap(pending_);
+        std::vector<boost::asio::const_buffer>().swap(buffers_);
         if (auto waiter = std::move(drained_)) waiter->done(error_);
         listener.on_written(error_);
     }
 
-    /** An idle connection keeps a few slots, not the size of its largest burst. */
-    template <class T>
-    static void release_if_large(std::vector<T>& v) {
-        if (v.capacity() > 8) std::vector<T>().swap(v);
-    }
-
     Next next_;
     std::weak_ptr<WriteListener> listener_;
-    std::vector<Segment> pending_;    // waiting for the write in flight
-    std::vector<Segment> in_flight_;  // owned by the write in flight
+    std::vector<Segment> pending_;                    // waiting for the write in flight
+    std::vector<Segment> in_flight_;                  // owned by the write in flight
     std::vector<boost::asio::const_buffer> buffers_;  // what in_flight_ puts on the wire
-    std::size_t written_ = 0;                          // buffers_[..written_] are sent
+    std::size_t written_ = 0;                         // buffers_[..written_] are sent
     std::unique_ptr<Waiter> drained_;
     boost::beast::error_code error_;
     bool writing_ = false;

@@ -115,11 +115,45 @@ std::string to_string(bb::string_view s) {
     return std::string(s.data(), s.size());
 }
 
+/** The TCP socket at the bottom of a stack: a basic_stream's, or the socket itself once unwrapped. */
+template <class Protocol, class Executor, class RatePolicy>
+auto& tcp_socket(bb::basic_stream<Protocol, Executor, RatePolicy>& stream) {
+    return stream.socket();
+}
+template <class Protocol, class Executor>
+auto& tcp_socket(net::basic_stream_socket<Protocol, Executor>& socket) {
+    return socket;
+}
+
 template <class Next>
 void close_lowest_layer(Next& stream) {
     bb::error_code ignored;
-    bb::get_lowest_layer(stream).socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
-    bb::get_lowest_layer(stream).socket().close(ignored);
+    tcp_socket(bb::get_lowest_layer(stream)).shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+    tcp_socket(bb::get_lowest_layer(stream)).close(ignored);
+}
+
+/** A basic_stream's own timeouts end with the HTTP phase: the WebSocket has its own. */
+template <class Protocol, class Executor, class RatePolicy>
+void end_http_timeouts(bb::basic_stream<Protocol, Executor, RatePolicy>& stream) {
+    stream.expires_never();
+}
+template <class Protocol, class Executor>
+void end_http_timeouts(net::basic_stream_socket<Protocol, Executor>&) {}
+
+/**
+ * What a WebSocket runs on once the upgrade is admitted. A plain
+ * connection drops its basic_stream (two timers and their state, about a
+ * kilobyte per connection) and keeps the bare socket; TLS cannot be
+ * unwrapped and keeps its stream.
+ */
+PlainStream::socket_type websocket_layer(PlainStream&& stream) {
+    return stream.release_socket();
+}
+GenericStream::socket_type websocket_layer(GenericStream&& stream) {
+    return stream.release_socket();
+}
+TlsStream websocket_layer(TlsStream&& stream) {
+    return std::move(stream);
 }
 
 /** Writes one HTTP response (a refused upgrade) and hangs up. */
@@ -173,7 +207,7 @@ private:
 
 /**
  * Threads: everything but send() and close() runs on the strand
- * `executor_`. Those two take `mutex_` (guarding the queue and the closing
+ * the connection's strand. Those two take `mutex_` (guarding the queue and the closing
  * state), and post to the strand only to start a write burst or a close,
  * never once per message.
  *
@@ -184,13 +218,13 @@ template <class Next>
 class WebSocketSession final : public Link,
                                public WriteListener,
                                public std::enable_shared_from_this<WebSocketSession<Next>> {
-    using Executor = typename websocket::stream<BatchingStream<Next>>::executor_type;
+    using Executor = typename websocket::stream<BatchingStream<Next>, false>::executor_type;
     using Timer =
         net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>, Executor>;
 
 public:
     WebSocketSession(std::shared_ptr<Adapter::State> state, Next stream)
-        : state_(std::move(state)), ws_(std::move(stream)), executor_(ws_.get_executor()), force_close_(executor_) {}
+        : state_(std::move(state)), ws_(std::move(stream)) {}
 
     ~WebSocketSession() override {
         // Only when the io_context was destroyed with this connection still running.
@@ -200,10 +234,9 @@ public:
     }
 
     void start(HttpRequest request, Admission admission) {
-        request_ = std::move(request);
-        admission_ = std::move(admission);
+        handshake_ = std::make_unique<Handshaking>(Handshaking{std::move(request), std::move(admission)});
         const auto& o = state_->options;
-        bb::get_lowest_layer(ws_).expires_never();  // the WebSocket's own timeouts take over
+        end_http_timeouts(bb::get_lowest_layer(ws_));
         websocket::stream_base::timeout timeouts;
         timeouts.handshake_timeout = o.handshake_timeout;
         timeouts.idle_timeout = o.idle_timeout;
@@ -213,7 +246,8 @@ public:
             [](websocket::response_type& response) { response.set(http::field::server, "switchboard"); }));
         ws_.read_message_max(state_->read_message_max);
         ws_.next_layer().set_listener(this->weak_from_this());
-        ws_.async_accept(request_, bb::bind_front_handler(&WebSocketSession::on_accept, this->shared_from_this()));
+        ws_.async_accept(handshake_->request,
+                         bb::bind_front_handler(&WebSocketSession::on_accept, this->shared_from_this()));
     }
 
     // ---- any thread ----
@@ -231,7 +265,7 @@ public:
             lock.unlock();
             state_->hub.count_transport_close("slow-consumer");
             state_->log(LogLevel::info, "closing {}: too slow to read its messages", label());
-            net::post(executor_, [self = this->shared_from_this()] { self->begin_close(); });
+            net::post(ws_.get_executor(), [self = this->shared_from_this()] { self->begin_close(); });
             return;
         }
         queued_bytes_ += text->size();
@@ -239,7 +273,7 @@ public:
         if (write_scheduled_) return;
         write_scheduled_ = true;
         lock.unlock();
-        net::post(executor_, [self = this->shared_from_this()] { self->pump(); });
+        net::post(ws_.get_executor(), [self = this->shared_from_this()] { self->pump(); });
     }
 
     void close(int code, std::string_view reason) override {
@@ -250,7 +284,7 @@ public:
             close_code_ = code;
             close_reason_ = std::string(reason);
         }
-        net::post(executor_, [self = this->shared_from_this()] { self->begin_close(); });
+        net::post(ws_.get_executor(), [self = this->shared_from_this()] { self->begin_close(); });
     }
 
 private:
@@ -265,7 +299,7 @@ private:
         }
         ++state_->websockets;
         counted_ = true;
-        request_ = {};
+        auto handshake = std::move(handshake_);
         if (is_closing()) {
             // Shutdown reached us while the 101 was being written: close
             // without joining the hub, and read until the close ends.
@@ -275,8 +309,8 @@ private:
         }
         // open() sends `login` through the connection, so the read loop and
         // the queue must be ready first: they are (we are on the strand).
-        session_ =
-            state_->hub.open(std::move(admission_), std::make_shared<HubConnection<Next>>(this->weak_from_this()));
+        session_ = state_->hub.open(std::move(handshake->admission),
+                                    std::make_shared<HubConnection<Next>>(this->weak_from_this()));
         // A null session means the hub refused the join: it already queued
         // the error and asked us to close; keep reading until the close ends.
         do_read();
@@ -355,6 +389,9 @@ private:
             return;
         }
         write_scheduled_ = false;
+        // Drained: an idle connection keeps no queue storage.
+        std::vector<std::shared_ptr<const std::string>>().swap(queue_);
+        std::vector<std::shared_ptr<const std::string>>().swap(batch_);
         if (!closing_ || close_started_) return;
         close_started_ = true;
         websocket::close_reason reason(static_cast<websocket::close_code>(close_code_), close_reason_);
@@ -372,10 +409,9 @@ private:
 
     /** A close was asked for (by the hub, shutdown, or an overflow): flush, close, and never wait forever. */
     void begin_close() {
-        if (torn_down_ || force_armed_) return;
-        force_armed_ = true;
-        force_close_.expires_after(state_->options.handshake_timeout);
-        force_close_.async_wait([self = this->shared_from_this()](bb::error_code ec) {
+        if (torn_down_ || force_close_) return;
+        force_close_ = std::make_unique<Timer>(ws_.get_executor(), state_->options.handshake_timeout);
+        force_close_->async_wait([self = this->shared_from_this()](bb::error_code ec) {
             if (!ec && !self->torn_down_) {
                 self->state_->log(LogLevel::debug, "{}: closing handshake timed out", self->label());
                 close_lowest_layer(self->ws_);
@@ -395,7 +431,7 @@ private:
             closing_ = true;
             clear_queue();
         }
-        force_close_.cancel();
+        if (force_close_) force_close_->cancel();
         if (auto session = std::move(session_)) state_->hub.leave(*session);
         close_lowest_layer(ws_);
     }
@@ -409,18 +445,20 @@ private:
     std::string label() const { return session_ ? fmt::format("user {}", session_->id()) : std::string("a client"); }
 
     std::shared_ptr<Adapter::State> state_;
-    websocket::stream<BatchingStream<Next>> ws_;
-    Executor executor_;
-    Timer force_close_;
+    websocket::stream<BatchingStream<Next>, false> ws_;  // false: no permessage-deflate state (never offered)
+    /** Armed by a close; a connection that never closes never allocates it. */
+    std::unique_ptr<Timer> force_close_;
     bb::flat_buffer buffer_;
-    HttpRequest request_;
-    Admission admission_;
+    struct Handshaking {
+        HttpRequest request;
+        Admission admission;
+    };
+    std::unique_ptr<Handshaking> handshake_;  // until the handshake ends
     std::shared_ptr<Session> session_;
     std::vector<std::shared_ptr<const std::string>> batch_;  // swapped with queue_ to start a write
     bool counted_ = false;
     bool accepted_ = false;  // the 101 (or a failure) is done: writes may start
     bool close_started_ = false;
-    bool force_armed_ = false;
     bool torn_down_ = false;
 
     static constexpr std::size_t idle_read_bytes = 512;
@@ -442,12 +480,13 @@ void serve_upgrade_impl(const std::shared_ptr<Adapter::State>& state, Next strea
     if (state->stopping())
         return refuse(state, std::move(stream), request, http::status::service_unavailable, "server shutting down");
     bb::error_code ec;
-    auto remote = bb::get_lowest_layer(stream).socket().remote_endpoint(ec);
+    auto remote = tcp_socket(bb::get_lowest_layer(stream)).remote_endpoint(ec);
     Admission admission = state->hub.admit(make_handshake(request, ec ? nullptr : &remote));
     if (!admission)
         return refuse(state, std::move(stream), request, static_cast<http::status>(admission.status()),
                       admission.reason());
-    auto session = std::make_shared<WebSocketSession<Next>>(state, std::move(stream));
+    auto layer = websocket_layer(std::move(stream));
+    auto session = std::make_shared<WebSocketSession<decltype(layer)>>(state, std::move(layer));
     if (state->add(session)) session->start(std::move(request), std::move(admission));
 }
 

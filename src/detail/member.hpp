@@ -43,7 +43,7 @@ public:
      */
     void deliver(Payload message) {
         if (!welcomed_.load(std::memory_order_acquire)) {
-            std::unique_lock lock(pending_mutex_);
+            std::unique_lock lock(mutex_);
             if (!welcomed_.load(std::memory_order_relaxed)) {
                 pending_.push_back(std::move(message));
                 return;
@@ -58,7 +58,7 @@ public:
         for (;;) {
             std::vector<Payload> batch;
             {
-                std::unique_lock lock(pending_mutex_);
+                std::unique_lock lock(mutex_);
                 if (pending_.empty()) {
                     welcomed_.store(true, std::memory_order_release);
                     return;
@@ -74,7 +74,7 @@ public:
     bool take_token(double rate_per_second, double burst) {
         if (rate_per_second <= 0) return true;
         auto now = std::chrono::steady_clock::now();
-        std::unique_lock lock(rate_mutex_);
+        std::unique_lock lock(mutex_);
         std::chrono::duration<double> elapsed = now - last_refill_;
         last_refill_ = now;
         tokens_ = std::min(burst, tokens_ + elapsed.count() * rate_per_second);
@@ -85,10 +85,9 @@ public:
 
 private:
     std::atomic<bool> welcomed_{false};
-    std::mutex pending_mutex_;
+    /** One lock for both: pending_ is only used before `login`, so the two never contend for long. */
+    std::mutex mutex_;
     std::vector<Payload> pending_;
-
-    std::mutex rate_mutex_;
     double tokens_;
     std::chrono::steady_clock::time_point last_refill_;
 };
