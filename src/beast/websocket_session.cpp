@@ -461,7 +461,12 @@ private:
     bool close_started_ = false;
     bool torn_down_ = false;
 
-    static constexpr std::size_t idle_read_bytes = 512;
+    /**
+     * 256: a typical ICE candidate message fits, so it is read in one step
+     * (16 saved another 240 bytes per idle connection but cost ~10% more CPU
+     * per candidate at 100,000/s: a second read step and an allocation).
+     */
+    static constexpr std::size_t idle_read_bytes = 256;
 
     std::mutex mutex_;  // guards the members below
     /** Messages waiting for the write in flight. A vector, not a deque, so an idle connection allocates nothing. */
