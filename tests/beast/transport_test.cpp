@@ -1,6 +1,7 @@
 // Transport behaviour of the Beast adapter: limits, slow and dead clients,
 // shutdown, concurrency, TLS and the embedding API. Real sockets, short timeouts.
 #include <atomic>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -64,6 +65,56 @@ TEST_CASE("a message over the hub's limit is refused by the reader: close 1009",
     REQUIRE(left);
     CHECK((*left)["userId"] == a_id);
     CHECK(eventually([&] { return transport_closes(server.hub, "message-too-big") == 2; }));
+}
+
+TEST_CASE("bursts from several senders reach one client whole and in order, in batches of any size", "[beast]") {
+    // Frames from 2 bytes of padding to 100 KB, so batches mix sizes and
+    // large ones take several partial sends.
+    Options options;
+    options.limits.max_message_bytes = 256 * 1024;
+    options.limits.rate_per_second = 0;
+    TestServer server(options);
+    // A small receive window: the server's sends stop part-way through batches.
+    auto receiver = std::make_unique<WsClient>();
+    receiver->small_receive_buffer();
+    REQUIRE(receiver->login(server.port()));
+    constexpr int senders = 3, per_sender = 200;
+    std::vector<std::unique_ptr<WsClient>> clients;
+    for (int s = 0; s < senders; ++s)
+        clients.push_back(join(server.port()));
+    const auto to = receiver->id();
+    auto padding = [](int i) { return i % 25 == 0 ? std::size_t{100 * 1024} : std::size_t(2 + (i * 37) % 3000); };
+    std::vector<std::thread> threads;
+    std::atomic<int> send_failures{0};
+    for (int s = 0; s < senders; ++s)
+        threads.emplace_back([&, s] {
+            for (int i = 0; i < per_sender; ++i) {
+                auto message = json({{"type", "peer-candidate"},
+                                     {"to", to},
+                                     {"seq", i},
+                                     {"candidate", {{"candidate", std::string(padding(i), 'p')}}}});
+                if (!clients[s]->send(message.dump())) ++send_failures;
+            }
+        });
+    std::map<std::uint64_t, int> next;  // sender id -> next seq expected
+    int received = 0, out_of_order = 0, damaged = 0;
+    while (received < senders * per_sender) {
+        auto message = receiver->receive_type("peer-candidate");
+        if (!message) break;
+        auto from = (*message)["from"].get<std::uint64_t>();
+        int seq = (*message)["seq"];
+        if (seq != next[from]) ++out_of_order;
+        if ((*message)["candidate"]["candidate"].get<std::string>().size() != padding(seq)) ++damaged;
+        next[from] = seq + 1;
+        ++received;
+    }
+    for (auto& t : threads)
+        t.join();
+    CHECK(send_failures == 0);
+    CHECK(received == senders * per_sender);
+    CHECK(out_of_order == 0);
+    CHECK(damaged == 0);
+    CHECK(next.size() == senders);
 }
 
 TEST_CASE("a binary frame closes the connection with 1003", "[beast]") {
