@@ -26,10 +26,12 @@
 //     unless `TransportOptions::read_message_max` is set above the hub's
 //     limit);
 //   - binary frames are not part of the protocol: close 1003, counted
-//     "binary-frame";
-//   - keep-alive: the server pings a quiet client after half the idle
-//     timeout; a client that answers nothing for the whole idle timeout is
-//     dropped, counted "keepalive-timeout", and the others get `user-left`.
+//     "binary-frame"; frames that break RFC 6455 close with 1002, text that
+//     is not UTF-8 with 1007;
+//   - keep-alive: the server pings a client that sent nothing for half the
+//     idle timeout; one that then sends nothing, not even the pong, for
+//     another half is dropped, counted "keepalive-timeout", and the others
+//     get `user-left`.
 //
 // Threads: every connection runs on its own strand of the io_context, so an
 // io_context may be run by any number of threads. `Connection::send` and
@@ -107,9 +109,12 @@ struct TransportOptions {
     std::chrono::milliseconds handshake_timeout{10'000};
 
     /**
-     * A connection from which nothing arrived for this long is dropped.
-     * After half of it the server sends a WebSocket ping, so a live client
-     * (every browser answers pings by itself) is never dropped.
+     * Keep-alive period. Every half of it the server looks at each
+     * connection: one that sent nothing since the last look is pinged, one
+     * that also left that ping unanswered is dropped. So a silent client is
+     * dropped after between one and one and a half of this, and a live
+     * client (every browser answers pings by itself) never is. 0 turns
+     * keep-alive off.
      */
     std::chrono::milliseconds idle_timeout{60'000};
 };

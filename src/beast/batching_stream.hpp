@@ -1,19 +1,13 @@
-// Internal to switchboard_beast: the layer under a session's
-// websocket::stream that lets several outgoing frames share one send call.
+// Internal to switchboard_beast: the write side of a session's WebSocket,
+// which lets several outgoing frames share one send call.
 //
-// Beast's websocket::stream writes one message per async_write and allows
-// one write at a time, so a connection with ten frames queued pays ten
-// sendmsg calls. BatchingStream sits between the websocket::stream and the
-// socket (or TLS stream) and owns the only write to it:
-//
-//   - the session hands it whole batches of text messages; it frames them
-//     itself (server frames are unmasked: a 2-10 byte header) and writes
-//     every header and payload with one gathered write;
-//   - Beast's own writes (the 101 response, pings, pongs, the close frame)
-//     are copied into the same ordered list and complete at once, so they
-//     can never overlap a batch on the socket;
-//   - teardown (TCP shutdown or TLS close_notify) waits until everything
-//     queued has been written.
+// BatchingStream wraps the socket (or TLS stream) and owns the only write
+// to it. The session hands it whole batches of text messages: it frames
+// them (server frames are unmasked: a 2-10 byte header) and writes every
+// header and payload with one gathered send, up to 64 buffers a call.
+// Control frames (pong, ping, close) join the same ordered queue, so two
+// writes never overlap, and nothing follows a close frame. Reads pass
+// straight through.
 //
 // Strand-only: every member runs on the connection's strand.
 #pragma once
@@ -23,17 +17,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/core/role.hpp>
-#include <boost/beast/websocket/rfc6455.hpp>
-#include <boost/beast/websocket/teardown.hpp>
 
 namespace switchboard::beast::detail {
 
@@ -84,26 +73,24 @@ public:
     }
 
     /**
-     * Beast's writes: copied into the queue behind everything already
-     * there, reported as written at once (or failed, if the socket has).
+     * Queues one control frame (0x8 close, 0x9 ping, 0xA pong; at most 125
+     * bytes of payload) behind everything already queued. Nothing is
+     * written after a close frame.
      */
-    template <class ConstBufferSequence, class WriteHandler>
-    auto async_write_some(const ConstBufferSequence& buffers, WriteHandler&& handler) {
-        return boost::asio::async_initiate<WriteHandler, void(boost::beast::error_code, std::size_t)>(
-            [this](auto&& h, const ConstBufferSequence& b) {
-                std::size_t size = 0;
-                if (!error_) {
-                    auto copy = std::make_shared<std::string>(boost::asio::buffer_size(b), '\0');
-                    size = boost::asio::buffer_copy(boost::asio::buffer(*copy), b);
-                    // Each Beast write starts at a frame (or HTTP) boundary: 0x88 is a final close frame.
-                    if (size > 0 && static_cast<unsigned char>((*copy)[0]) == 0x88) close_sent_ = true;
-                    pending_.push_back(Segment{std::move(copy), {}, 0});
-                    flush();
-                }
-                boost::asio::post(get_executor(), boost::beast::bind_front_handler(std::move(h), error_, size));
-            },
-            handler, buffers);
+    void write_control(unsigned opcode, std::string_view payload) {
+        if (error_ || close_sent_) return;
+        auto frame = std::make_shared<std::string>();
+        frame->reserve(2 + payload.size());
+        frame->push_back(static_cast<char>(0x80 | opcode));
+        frame->push_back(static_cast<char>(payload.size()));
+        frame->append(payload);
+        if (opcode == 0x8) close_sent_ = true;
+        pending_.push_back(Segment{std::move(frame), {}, 0});
+        flush();
     }
+
+    /** A close frame has been queued: the connection writes nothing more. */
+    bool close_sent() const noexcept { return close_sent_; }
 
     /** Calls `done(ec)` once everything queued so far is written; at once if nothing is. */
     template <class Done>
@@ -229,14 +216,5 @@ private:
     bool writing_ = false;
     bool close_sent_ = false;  // nothing may follow a close frame
 };
-
-/** websocket::stream's teardown (TCP shutdown, TLS close_notify) waits until queued frames are written. */
-template <class Next, class TeardownHandler>
-void async_teardown(boost::beast::role_type role, BatchingStream<Next>& stream, TeardownHandler&& handler) {
-    stream.when_drained([role, &stream, h = std::forward<TeardownHandler>(handler)](boost::beast::error_code) mutable {
-        using boost::beast::websocket::async_teardown;
-        async_teardown(role, stream.next_layer(), std::move(h));
-    });
-}
 
 }  // namespace switchboard::beast::detail

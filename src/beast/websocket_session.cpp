@@ -2,7 +2,10 @@
 // bounded write queue, closing. Instantiated for plain TCP and for TLS.
 #include "batching_stream.hpp"
 #include "detail.hpp"
+#include "frame_reader.hpp"
 
+#include <algorithm>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -205,9 +208,27 @@ private:
     std::weak_ptr<WebSocketSession<Next>> session_;
 };
 
+/** Asio sockets can wait for readability without a buffer; TLS streams cannot. */
+template <class T>
+struct is_bare_socket : std::false_type {};
+template <class Protocol, class Executor>
+struct is_bare_socket<net::basic_stream_socket<Protocol, Executor>> : std::true_type {};
+
 /**
- * Threads: everything but send() and close() runs on the strand
- * the connection's strand. Those two take `mutex_` (guarding the queue and the closing
+ * One WebSocket after its upgrade was admitted. Beast answers the upgrade
+ * (the 101 and its headers); from then on the session speaks RFC 6455
+ * itself: FrameReader parses what the client sends, BatchingStream frames
+ * what it is sent. That keeps per-connection state small (no Beast stream:
+ * its 1.5 KB read buffer and timers) and lets one read route every frame it
+ * brought before anything is written.
+ *
+ * Reads: a bare socket waits for readability with no buffer of its own and
+ * then reads into a per-thread buffer, so an idle plain connection holds no
+ * read buffer at all; only an incomplete frame is kept. TLS reads into a
+ * small per-connection buffer.
+ *
+ * Threads: everything but send() and close() runs on the connection's
+ * strand. Those two take `mutex_` (guarding the queue and the closing
  * state), and post to the strand only to start a write burst or a close,
  * never once per message.
  *
@@ -218,13 +239,16 @@ template <class Next>
 class WebSocketSession final : public Link,
                                public WriteListener,
                                public std::enable_shared_from_this<WebSocketSession<Next>> {
-    using Executor = typename websocket::stream<BatchingStream<Next>, false>::executor_type;
+    using Executor = typename Next::executor_type;
     using Timer =
         net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>, Executor>;
 
 public:
     WebSocketSession(std::shared_ptr<Adapter::State> state, Next stream)
-        : state_(std::move(state)), ws_(std::move(stream)) {}
+        : state_(std::move(state)),
+          stream_(std::move(stream)),
+          reader_(state_->read_message_max),
+          keepalive_(stream_.get_executor()) {}
 
     ~WebSocketSession() override {
         // Only when the io_context was destroyed with this connection still running.
@@ -234,20 +258,20 @@ public:
     }
 
     void start(HttpRequest request, Admission admission) {
-        handshake_ = std::make_unique<Handshaking>(Handshaking{std::move(request), std::move(admission)});
         const auto& o = state_->options;
-        end_http_timeouts(bb::get_lowest_layer(ws_));
+        end_http_timeouts(bb::get_lowest_layer(stream_.next_layer()));
+        stream_.set_listener(this->weak_from_this());
+        handshake_ = std::make_unique<Handshaking>(std::move(request), std::move(admission), stream_.next_layer());
+        auto& ws = handshake_->ws;
         websocket::stream_base::timeout timeouts;
         timeouts.handshake_timeout = o.handshake_timeout;
-        timeouts.idle_timeout = o.idle_timeout;
-        timeouts.keep_alive_pings = true;
-        ws_.set_option(timeouts);
-        ws_.set_option(websocket::stream_base::decorator(
+        timeouts.idle_timeout = websocket::stream_base::none();
+        timeouts.keep_alive_pings = false;
+        ws.set_option(timeouts);
+        ws.set_option(websocket::stream_base::decorator(
             [](websocket::response_type& response) { response.set(http::field::server, "switchboard"); }));
-        ws_.read_message_max(state_->read_message_max);
-        ws_.next_layer().set_listener(this->weak_from_this());
-        ws_.async_accept(handshake_->request,
-                         bb::bind_front_handler(&WebSocketSession::on_accept, this->shared_from_this()));
+        ws.async_accept(handshake_->request,
+                        bb::bind_front_handler(&WebSocketSession::on_accept, this->shared_from_this()));
     }
 
     // ---- any thread ----
@@ -265,7 +289,7 @@ public:
             lock.unlock();
             state_->hub.count_transport_close("slow-consumer");
             state_->log(LogLevel::info, "closing {}: too slow to read its messages", label());
-            net::post(ws_.get_executor(), [self = this->shared_from_this()] { self->begin_close(); });
+            net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->begin_close(); });
             return;
         }
         queued_bytes_ += text->size();
@@ -273,7 +297,7 @@ public:
         if (write_scheduled_) return;
         write_scheduled_ = true;
         lock.unlock();
-        net::post(ws_.get_executor(), [self = this->shared_from_this()] { self->pump(); });
+        net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->pump(); });
     }
 
     void close(int code, std::string_view reason) override {
@@ -284,7 +308,52 @@ public:
             close_code_ = code;
             close_reason_ = std::string(reason);
         }
-        net::post(ws_.get_executor(), [self = this->shared_from_this()] { self->begin_close(); });
+        net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->begin_close(); });
+    }
+
+    // ---- FrameReader's sink, on the strand ----
+
+    void on_text(std::string_view message) {
+        if (session_ && !is_closing()) state_->hub.receive(*session_, message);
+    }
+
+    void on_binary() {
+        if (is_closing()) return;
+        state_->hub.count_transport_close("binary-frame");
+        state_->log(LogLevel::info, "closing {}: sent a binary frame", label());
+        close(close_code::unsupported_data, "binary frames are not supported");
+    }
+
+    void on_ping(std::string_view payload) { stream_.write_control(0xA, payload); }
+
+    void on_pong() {}
+
+    /** The client closed: answer with the same code (unless we already sent ours), then hang up once it is out. */
+    void on_close(int code, std::string_view) {
+        {
+            std::lock_guard lock(mutex_);
+            closing_ = true;
+            clear_queue();
+        }
+        if (!stream_.close_sent()) stream_.write_control(0x8, code == 1005 ? std::string() : close_payload(code, {}));
+        hang_up_when_written();
+    }
+
+    /** The client broke the protocol: fail the connection with `code` at once. */
+    void on_error(int code, const char* why) {
+        if (code == close_code::message_too_big) {
+            state_->hub.count_transport_close("message-too-big");
+            state_->log(LogLevel::info, "closing {}: message over {} bytes", label(), state_->read_message_max);
+        } else {
+            state_->log(LogLevel::info, "closing {}: {}", label(), why);
+        }
+        {
+            std::lock_guard lock(mutex_);
+            closing_ = true;
+            clear_queue();
+        }
+        stream_.write_control(0x8, close_payload(code, why));
+        hang_up_when_written();
     }
 
 private:
@@ -292,6 +361,7 @@ private:
 
     void on_accept(bb::error_code ec) {
         accepted_ = true;
+        auto handshake = std::move(handshake_);  // Beast's part is over
         if (ec) {
             state_->log(LogLevel::debug, "WebSocket handshake failed: {}", ec.message());
             teardown();
@@ -299,7 +369,11 @@ private:
         }
         ++state_->websockets;
         counted_ = true;
-        auto handshake = std::move(handshake_);
+        if constexpr (is_bare_socket<Next>::value) {
+            bb::error_code ignored;
+            stream_.next_layer().non_blocking(true, ignored);  // reads after readiness never wait
+        }
+        arm_keepalive();
         if (is_closing()) {
             // Shutdown reached us while the 101 was being written: close
             // without joining the hub, and read until the close ends.
@@ -316,57 +390,93 @@ private:
         do_read();
     }
 
-    /**
-     * Reads a message in pieces: the first read of each message prepares
-     * only `idle_read_bytes` (all a candidate needs), so an idle connection
-     * holds that much read buffer, not Beast's default of a TCP frame; the
-     * rest of a longer message grows the buffer, which is released after it.
-     */
     void do_read() {
-        ws_.async_read_some(buffer_, buffer_.size() == 0 ? idle_read_bytes : 0,
-                            bb::bind_front_handler(&WebSocketSession::on_read, this->shared_from_this()));
+        if (torn_down_ || reader_.done()) return;
+        if constexpr (is_bare_socket<Next>::value) {
+            stream_.next_layer().async_wait(
+                net::socket_base::wait_read,
+                bb::bind_front_handler(&WebSocketSession::on_readable, this->shared_from_this()));
+        } else {
+            auto size = std::max(tls_read_bytes, reader_.wanted());
+            stream_.async_read_some(buffer_.prepare(size),
+                                    bb::bind_front_handler(&WebSocketSession::on_read, this->shared_from_this()));
+        }
     }
 
-    void on_read(bb::error_code ec, std::size_t) {
-        if (ec) {
-            if (ec == websocket::error::message_too_big) {
-                // Beast has already sent close 1009.
-                state_->hub.count_transport_close("message-too-big");
-                state_->log(LogLevel::info, "closed {}: message over {} bytes", label(), state_->read_message_max);
-            } else if (ec == bb::error::timeout && !close_started_) {
+    /** Bare socket: data is waiting; read it into this thread's buffer. */
+    void on_readable(bb::error_code ec) {
+        if (ec) return gone(ec);
+        thread_local std::vector<char> scratch(64 * 1024);
+        std::size_t n = stream_.next_layer().read_some(net::buffer(scratch), ec);
+        if (ec == net::error::would_block || ec == net::error::try_again) return do_read();
+        if (ec) return gone(ec);
+        got_data_ = true;
+        if (buffer_.size() == 0) {
+            // The common case: parse straight from the scratch buffer, keep only an incomplete frame.
+            auto used = reader_.parse(scratch.data(), n, *this);
+            if (used < n && !reader_.done()) {
+                auto rest = net::buffer(scratch.data() + used, n - used);
+                buffer_.commit(net::buffer_copy(buffer_.prepare(rest.size()), rest));
+            }
+        } else {
+            buffer_.commit(net::buffer_copy(buffer_.prepare(n), net::buffer(scratch.data(), n)));
+            parse_buffer();
+        }
+        do_read();
+    }
+
+    /** TLS: bytes arrived in buffer_. */
+    void on_read(bb::error_code ec, std::size_t n) {
+        if (ec) return gone(ec);
+        got_data_ = true;
+        buffer_.commit(n);
+        parse_buffer();
+        do_read();
+    }
+
+    void parse_buffer() {
+        auto data = buffer_.data();
+        buffer_.consume(reader_.parse(static_cast<char*>(data.data()), data.size(), *this));
+        if (buffer_.size() == 0 && buffer_.capacity() > tls_read_bytes) buffer_.shrink_to_fit();
+    }
+
+    /** The socket failed or the client hung up. */
+    void gone(bb::error_code ec) {
+        if (ec != net::error::operation_aborted) state_->log(LogLevel::debug, "{} gone: {}", label(), ec.message());
+        teardown();
+    }
+
+    /**
+     * Keep-alive: every half idle timeout, a connection that sent nothing
+     * since the last look is pinged; one that still sent nothing (not even
+     * the pong) by the next look is dropped.
+     */
+    void arm_keepalive() {
+        auto idle = state_->options.idle_timeout;
+        if (idle.count() <= 0) return;
+        keepalive_.expires_after(idle / 2);
+        keepalive_.async_wait([self = this->shared_from_this()](bb::error_code ec) {
+            if (!ec) self->on_keepalive();
+        });
+    }
+
+    void on_keepalive() {
+        if (torn_down_) return;
+        if (got_data_) {
+            got_data_ = false;
+            ping_sent_ = false;
+        } else if (!ping_sent_) {
+            ping_sent_ = true;
+            stream_.write_control(0x9, {});
+        } else {
+            if (!stream_.close_sent()) {
                 state_->hub.count_transport_close("keepalive-timeout");
                 state_->log(LogLevel::info, "dropped {}: no answer to keep-alive pings", label());
-            } else {
-                state_->log(LogLevel::debug, "{} gone: {}", label(), ec.message());
             }
             teardown();
             return;
         }
-        if (!ws_.is_message_done()) {
-            do_read();
-            return;
-        }
-        if (!ws_.got_text()) {
-            consume_message();
-            if (!is_closing()) {
-                state_->hub.count_transport_close("binary-frame");
-                state_->log(LogLevel::info, "closing {}: sent a binary frame", label());
-                close(close_code::unsupported_data, "binary frames are not supported");
-            }
-            do_read();
-            return;
-        }
-        if (session_ && !is_closing()) {
-            auto data = buffer_.cdata();
-            state_->hub.receive(*session_, std::string_view(static_cast<const char*>(data.data()), data.size()));
-        }
-        consume_message();
-        do_read();
-    }
-
-    void consume_message() {
-        buffer_.consume(buffer_.size());
-        if (buffer_.capacity() > idle_read_bytes) buffer_.shrink_to_fit();  // frees it: the next read allocates small
+        arm_keepalive();
     }
 
     bool is_closing() {
@@ -379,24 +489,24 @@ private:
      * write is done; closes once the queue is empty and a close was asked for.
      */
     void pump() {
-        if (!accepted_ || torn_down_ || !ws_.next_layer().idle()) return;
+        if (!accepted_ || torn_down_ || !stream_.idle()) return;
         std::unique_lock lock(mutex_);
         if (!queue_.empty()) {
             batch_.swap(queue_);
             queued_bytes_ = 0;
             lock.unlock();
-            ws_.next_layer().write_text(batch_);  // empties batch_, keeps its capacity for the next swap
+            stream_.write_text(batch_);  // empties batch_
             return;
         }
         write_scheduled_ = false;
         // Drained: an idle connection keeps no queue storage.
         std::vector<std::shared_ptr<const std::string>>().swap(queue_);
         std::vector<std::shared_ptr<const std::string>>().swap(batch_);
-        if (!closing_ || close_started_) return;
-        close_started_ = true;
-        websocket::close_reason reason(static_cast<websocket::close_code>(close_code_), close_reason_);
+        if (!closing_ || stream_.close_sent()) return;
+        auto payload = close_payload(close_code_, close_reason_);
         lock.unlock();
-        ws_.async_close(reason, bb::bind_front_handler(&WebSocketSession::on_close, this->shared_from_this()));
+        // Our close goes out; the client's answer ends the connection (on_close), or the timer does.
+        stream_.write_control(0x8, payload);
     }
 
     void on_written(bb::error_code ec) override {
@@ -410,17 +520,19 @@ private:
     /** A close was asked for (by the hub, shutdown, or an overflow): flush, close, and never wait forever. */
     void begin_close() {
         if (torn_down_ || force_close_) return;
-        force_close_ = std::make_unique<Timer>(ws_.get_executor(), state_->options.handshake_timeout);
+        force_close_ = std::make_unique<Timer>(stream_.get_executor(), state_->options.handshake_timeout);
         force_close_->async_wait([self = this->shared_from_this()](bb::error_code ec) {
             if (!ec && !self->torn_down_) {
                 self->state_->log(LogLevel::debug, "{}: closing handshake timed out", self->label());
-                close_lowest_layer(self->ws_);
+                self->teardown();
             }
         });
         pump();  // not before the handshake is done: on_accept pumps then
     }
 
-    void on_close(bb::error_code) { teardown(); }
+    void hang_up_when_written() {
+        stream_.when_drained([self = this->shared_from_this()](bb::error_code) { self->teardown(); });
+    }
 
     /** The socket is gone (or going): tell the hub once, drop everything queued. */
     void teardown() {
@@ -432,8 +544,9 @@ private:
             clear_queue();
         }
         if (force_close_) force_close_->cancel();
+        keepalive_.cancel();
         if (auto session = std::move(session_)) state_->hub.leave(*session);
-        close_lowest_layer(ws_);
+        close_lowest_layer(stream_);
     }
 
     /** Under mutex_. Releases the storage too: a closing connection keeps nothing. */
@@ -442,31 +555,49 @@ private:
         queued_bytes_ = 0;
     }
 
+    /** A close frame's payload: the code, then the reason cut to fit 125 bytes (at a character boundary). */
+    static std::string close_payload(int code, std::string_view reason) {
+        std::string payload;
+        payload.push_back(static_cast<char>((code >> 8) & 0xff));
+        payload.push_back(static_cast<char>(code & 0xff));
+        if (reason.size() > 123) {
+            reason = reason.substr(0, 123);
+            while (!reason.empty() && !valid_utf8(reason))
+                reason.remove_suffix(1);
+        }
+        payload.append(reason);
+        return payload;
+    }
+
     std::string label() const { return session_ ? fmt::format("user {}", session_->id()) : std::string("a client"); }
 
     std::shared_ptr<Adapter::State> state_;
-    websocket::stream<BatchingStream<Next>, false> ws_;  // false: no permessage-deflate state (never offered)
+    BatchingStream<Next> stream_;
+    FrameReader reader_;
+    Timer keepalive_;
     /** Armed by a close; a connection that never closes never allocates it. */
     std::unique_ptr<Timer> force_close_;
+    /** An incomplete frame (bare socket), or what TLS read (TLS); empty and unallocated when idle on a bare socket. */
     bb::flat_buffer buffer_;
+    /** Beast's part: the upgrade request, the admission and the stream that answers it, until the 101 is out. */
     struct Handshaking {
+        Handshaking(HttpRequest r, Admission a, Next& next)
+            : request(std::move(r)), admission(std::move(a)), ws(next) {}
         HttpRequest request;
         Admission admission;
+        websocket::stream<Next&, false> ws;
     };
-    std::unique_ptr<Handshaking> handshake_;  // until the handshake ends
+    std::unique_ptr<Handshaking> handshake_;
     std::shared_ptr<Session> session_;
     std::vector<std::shared_ptr<const std::string>> batch_;  // swapped with queue_ to start a write
     bool counted_ = false;
     bool accepted_ = false;  // the 101 (or a failure) is done: writes may start
-    bool close_started_ = false;
     bool torn_down_ = false;
+    bool got_data_ = false;   // since the last keep-alive look
+    bool ping_sent_ = false;  // at the last keep-alive look
 
-    /**
-     * 256: a typical ICE candidate message fits, so it is read in one step
-     * (16 saved another 240 bytes per idle connection but cost ~10% more CPU
-     * per candidate at 100,000/s: a second read step and an allocation).
-     */
-    static constexpr std::size_t idle_read_bytes = 256;
+    /** TLS reads: a candidate message fits in one. */
+    static constexpr std::size_t tls_read_bytes = 512;
 
     std::mutex mutex_;  // guards the members below
     /** Messages waiting for the write in flight. A vector, not a deque, so an idle connection allocates nothing. */

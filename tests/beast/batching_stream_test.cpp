@@ -1,5 +1,5 @@
 // The Beast adapter's write layer on its own: framing, one gathered write per
-// batch, Beast's own writes in order behind it, nothing after a close frame.
+// batch, control frames in order behind it, nothing after a close frame.
 // A recording stream stands in for the socket, so every send call is counted.
 #include <cstdint>
 #include <iterator>
@@ -148,20 +148,11 @@ TEST_CASE("frame headers use the 16- and 64-bit lengths at their boundaries", "[
     CHECK(static_cast<unsigned char>(f.socket().wire[4 + 0xffff + 1]) == 127);
 }
 
-TEST_CASE("Beast's own writes queue behind a batch in flight, complete at once, and keep their order",
-          "[beast][batching]") {
+TEST_CASE("control frames queue behind a batch in flight and keep their order", "[beast][batching]") {
     Fixture f;
     f.write({"one", "two"});
-    const std::string ping = "\x89\x02hi";
-    error_code ping_result = net::error::make_error_code(net::error::operation_aborted);
-    std::size_t ping_bytes = 0;
-    f.stream.async_write_some(net::buffer(ping), [&](error_code ec, std::size_t n) {
-        ping_result = ec;
-        ping_bytes = n;
-    });
+    f.stream.write_control(0x9, "hi");
     f.io.run();
-    CHECK_FALSE(ping_result);
-    CHECK(ping_bytes == ping.size());
     CHECK(f.socket().writes == 2);  // the batch, then the ping that arrived while it was in flight
     CHECK(f.listener->calls == 1);  // told once, when everything is out
     auto frames = parse_frames(f.socket().wire);
@@ -174,11 +165,15 @@ TEST_CASE("Beast's own writes queue behind a batch in flight, complete at once, 
 
 TEST_CASE("nothing is written after a close frame", "[beast][batching]") {
     Fixture f;
-    const std::string close = std::string("\x88\x02\x03\xe8", 4);  // 1000
-    f.stream.async_write_some(net::buffer(close), [](error_code, std::size_t) {});
+    f.stream.write_control(0x8, std::string("\x03\xe8", 2));  // 1000
+    CHECK(f.stream.close_sent());
     f.write({"late"});
+    f.stream.write_control(0xA, "");
     f.io.run();
-    CHECK(f.socket().wire == close);
+    auto frames = parse_frames(f.socket().wire);
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0].first == 0x88);
+    CHECK(frames[0].payload == std::string("\x03\xe8", 2));
 }
 
 TEST_CASE("a failed send fails every later write and is reported once", "[beast][batching]") {
@@ -188,14 +183,18 @@ TEST_CASE("a failed send fails every later write and is reported once", "[beast]
     f.io.run();
     CHECK(f.listener->calls == 1);
     CHECK(f.listener->last == net::error::broken_pipe);
-    error_code later;
-    f.stream.async_write_some(net::buffer(std::string("\x89\x00", 2)), [&](error_code ec, std::size_t) { later = ec; });
+    f.stream.write_control(0x9, "");
     f.write({"after"});
     f.io.restart();
     f.io.run();
-    CHECK(later == net::error::broken_pipe);
     CHECK(f.listener->calls == 1);
     CHECK(f.socket().wire.empty());
+    bool drained = false;
+    f.stream.when_drained([&](error_code ec) {
+        drained = true;
+        CHECK(ec == net::error::broken_pipe);
+    });
+    CHECK(drained);
 }
 
 TEST_CASE("when_drained waits for the write in flight", "[beast][batching]") {

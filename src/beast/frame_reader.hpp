@@ -1,0 +1,250 @@
+// Internal to switchboard_beast: the server side of RFC 6455 framing, for
+// the bytes a client sends after the upgrade.
+//
+// The session reads whatever the socket has into one buffer and hands it
+// here; every complete frame in it is handled in that one pass (unmasked in
+// place, whole messages passed on without a copy), so a read that brought
+// ten candidates routes ten candidates before anything is written. What it
+// enforces, each failure naming the close code to send:
+//   - client frames are masked, reserved bits are clear (no extension is
+//     ever negotiated), opcodes are known: otherwise 1002;
+//   - control frames are final and at most 125 bytes; a close frame carries
+//     a valid code and a UTF-8 reason: otherwise 1002 (1007 for the reason);
+//   - continuation frames follow a started message, and a new message does
+//     not start inside one: otherwise 1002;
+//   - a message longer than the limit fails as soon as a header says so: 1009;
+//   - a text message is valid UTF-8: otherwise 1007.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace switchboard::beast::detail {
+
+/** True if `text` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
+inline bool valid_utf8(std::string_view text) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const auto* end = p + text.size();
+    while (p < end) {
+        // ASCII runs, 8 bytes at a time.
+        while (end - p >= 8) {
+            std::uint64_t word;
+            std::memcpy(&word, p, 8);
+            if (word & 0x8080808080808080ull) break;
+            p += 8;
+        }
+        if (p == end) break;
+        unsigned c = *p;
+        if (c < 0x80) {
+            ++p;
+            continue;
+        }
+        std::size_t n;
+        unsigned lo = 0x80, hi = 0xbf;  // bounds of the second byte
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 2;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 3;
+            if (c == 0xe0) lo = 0xa0;  // overlong
+            if (c == 0xed) hi = 0x9f;  // surrogates
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 4;
+            if (c == 0xf0) lo = 0x90;  // overlong
+            if (c == 0xf4) hi = 0x8f;  // above U+10FFFF
+        } else {
+            return false;
+        }
+        if (static_cast<std::size_t>(end - p) < n) return false;
+        if (p[1] < lo || p[1] > hi) return false;
+        for (std::size_t i = 2; i < n; ++i)
+            if ((p[i] & 0xc0) != 0x80) return false;
+        p += n;
+    }
+    return true;
+}
+
+/**
+ * Parses client frames. `Sink` receives, in order:
+ *   on_text(std::string_view message)      a whole text message
+ *   on_binary()                            a whole binary message (not kept)
+ *   on_ping(std::string_view payload)
+ *   on_pong()
+ *   on_close(int code, std::string_view reason)   1005: no code was given
+ *   on_error(int close_code, const char* why)     the connection must fail
+ * After on_close or on_error nothing more is parsed.
+ */
+class FrameReader {
+public:
+    explicit FrameReader(std::size_t max_message) : max_message_(max_message) {}
+
+    /**
+     * Handles every complete frame at the front of `data` (unmasking it in
+     * place) and returns how many bytes it used; the rest is an incomplete
+     * frame to be offered again with more bytes behind it.
+     */
+    template <class Sink>
+    std::size_t parse(char* data, std::size_t size, Sink& sink) {
+        std::size_t used = 0;
+        wanted_ = 0;
+        while (!done_) {
+            auto* p = reinterpret_cast<unsigned char*>(data + used);
+            std::size_t left = size - used;
+            if (left < 2) {
+                wanted_ = 2 - left;
+                break;
+            }
+            const bool fin = p[0] & 0x80;
+            const unsigned opcode = p[0] & 0x0f;
+            if (p[0] & 0x70) return fail(sink, used, 1002, "reserved bits set without an extension");
+            if (!(p[1] & 0x80)) return fail(sink, used, 1002, "client frames must be masked");
+            std::uint64_t length = p[1] & 0x7f;
+            const std::size_t length_end = length == 126 ? 4 : length == 127 ? 10 : 2;
+            if (left < length_end) {
+                wanted_ = length_end - left;
+                break;
+            }
+            if (length == 126) {
+                length = (std::uint64_t{p[2]} << 8) | p[3];
+            } else if (length == 127) {
+                length = 0;
+                for (int i = 0; i < 8; ++i)
+                    length = (length << 8) | p[2 + i];
+                if (length >> 63) return fail(sink, used, 1002, "frame length out of range");
+            }
+            if (opcode >= 8) {
+                if (opcode > 10) return fail(sink, used, 1002, "unknown control opcode");
+                if (!fin) return fail(sink, used, 1002, "fragmented control frame");
+                if (length > 125) return fail(sink, used, 1002, "control frame over 125 bytes");
+            } else {
+                if (opcode > 2) return fail(sink, used, 1002, "unknown data opcode");
+                if (opcode == 0 && !in_message_) return fail(sink, used, 1002, "continuation without a message");
+                if (opcode != 0 && in_message_) return fail(sink, used, 1002, "new message inside a fragmented one");
+                if (length > max_message_ || message_size_ + length > max_message_)
+                    return fail(sink, used, 1009, "message too big");
+            }
+            const std::size_t header = length_end + 4;  // and the masking key
+            if (left < header || left - header < length) {
+                wanted_ = header + static_cast<std::size_t>(length) - left;
+                break;
+            }
+            char* payload = data + used + header;
+            const auto n = static_cast<std::size_t>(length);
+            unmask(payload, n, p + header - 4);
+            used += header + n;
+            std::string_view view(payload, n);
+            switch (opcode) {
+                case 8:
+                    return close(sink, used, view);
+                case 9:
+                    sink.on_ping(view);
+                    continue;
+                case 10:
+                    sink.on_pong();
+                    continue;
+                default:
+                    break;
+            }
+            if (opcode != 0) message_opcode_ = opcode;
+            if (fin && !in_message_) {
+                if (!deliver(sink, view)) return used;
+                continue;
+            }
+            in_message_ = true;
+            message_size_ += n;
+            if (message_opcode_ == 1) fragments_.append(view);
+            if (!fin) continue;
+            in_message_ = false;
+            message_size_ = 0;
+            std::string message;
+            message.swap(fragments_);  // the next fragmented message starts from empty storage
+            if (!deliver(sink, message)) return used;
+        }
+        return used;
+    }
+
+    /** Bytes still missing for the frame in progress after the last parse (0: none in progress). */
+    std::size_t wanted() const noexcept { return wanted_; }
+
+    /** A close or an error ended the stream: nothing more will be parsed. */
+    bool done() const noexcept { return done_; }
+
+private:
+    static void unmask(char* data, std::size_t n, const unsigned char* key) {
+        unsigned char k[8];
+        for (int i = 0; i < 8; ++i)
+            k[i] = key[i % 4];
+        std::uint64_t wide;
+        std::memcpy(&wide, k, 8);
+        std::size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            std::uint64_t word;
+            std::memcpy(&word, data + i, 8);
+            word ^= wide;
+            std::memcpy(data + i, &word, 8);
+        }
+        for (; i < n; ++i)
+            data[i] = static_cast<char>(data[i] ^ key[i % 4]);
+    }
+
+    template <class Sink>
+    bool deliver(Sink& sink, std::string_view message) {
+        if (message_opcode_ == 2) {
+            sink.on_binary();
+            return true;
+        }
+        if (!valid_utf8(message)) {
+            done_ = true;
+            sink.on_error(1007, "text message is not valid UTF-8");
+            return false;
+        }
+        sink.on_text(message);
+        return true;
+    }
+
+    template <class Sink>
+    std::size_t close(Sink& sink, std::size_t used, std::string_view payload) {
+        done_ = true;
+        if (payload.empty()) {
+            sink.on_close(1005, {});
+            return used;
+        }
+        if (payload.size() == 1) {
+            sink.on_error(1002, "close frame with a one-byte payload");
+            return used;
+        }
+        const int code = (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]);
+        const bool valid =
+            (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
+        if (!valid) {
+            sink.on_error(1002, "close frame with an invalid code");
+            return used;
+        }
+        auto reason = payload.substr(2);
+        if (!valid_utf8(reason)) {
+            sink.on_error(1007, "close reason is not valid UTF-8");
+            return used;
+        }
+        sink.on_close(code, reason);
+        return used;
+    }
+
+    template <class Sink>
+    std::size_t fail(Sink& sink, std::size_t used, int code, const char* why) {
+        done_ = true;
+        sink.on_error(code, why);
+        return used;
+    }
+
+    std::size_t max_message_;
+    std::size_t wanted_ = 0;
+    std::uint64_t message_size_ = 0;  // of the fragmented message in progress
+    std::string fragments_;           // its text so far (binary is not kept)
+    unsigned message_opcode_ = 1;
+    bool in_message_ = false;
+    bool done_ = false;
+};
+
+}  // namespace switchboard::beast::detail
