@@ -122,7 +122,7 @@ public:
                 if (opcode > 2) return fail(sink, used, 1002, "unknown data opcode");
                 if (opcode == 0 && !in_message_) return fail(sink, used, 1002, "continuation without a message");
                 if (opcode != 0 && in_message_) return fail(sink, used, 1002, "new message inside a fragmented one");
-                if (length > max_message_ || message_size_ + length > max_message_)
+                if (message_size_ + length > max_message_)  // message_size_ is 0 outside a fragmented message
                     return fail(sink, used, 1009, "message too big");
             }
             const std::size_t header = length_end + 4;  // and the masking key

@@ -330,11 +330,7 @@ public:
 
     /** The client closed: answer with the same code (unless we already sent ours), then hang up once it is out. */
     void on_close(int code, std::string_view) {
-        {
-            std::lock_guard lock(mutex_);
-            closing_ = true;
-            clear_queue();
-        }
+        stop_sending();
         if (!stream_.close_sent()) stream_.write_control(0x8, code == 1005 ? std::string() : close_payload(code, {}));
         hang_up_when_written();
     }
@@ -347,11 +343,7 @@ public:
         } else {
             state_->log(LogLevel::info, "closing {}: {}", label(), why);
         }
-        {
-            std::lock_guard lock(mutex_);
-            closing_ = true;
-            clear_queue();
-        }
+        stop_sending();
         stream_.write_control(0x8, close_payload(code, why));
         hang_up_when_written();
     }
@@ -538,15 +530,18 @@ private:
     void teardown() {
         if (torn_down_) return;
         torn_down_ = true;
-        {
-            std::lock_guard lock(mutex_);
-            closing_ = true;
-            clear_queue();
-        }
+        stop_sending();
         if (force_close_) force_close_->cancel();
         keepalive_.cancel();
         if (auto session = std::move(session_)) state_->hub.leave(*session);
         close_lowest_layer(stream_);
+    }
+
+    /** No more messages are accepted, and the queued ones are dropped. */
+    void stop_sending() {
+        std::lock_guard lock(mutex_);
+        closing_ = true;
+        clear_queue();
     }
 
     /** Under mutex_. Releases the storage too: a closing connection keeps nothing. */
