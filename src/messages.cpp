@@ -100,7 +100,7 @@ void from_json(const nlohmann::json& j, ErrorMessage& m) {
 std::optional<Error> validate_description_message(const MessageView& m) {
     auto desc = m.object("desc");
     if (!desc) return invalid("`desc` must be an object with `type` and `sdp`");
-    if (!desc->string("sdp")) return invalid("`desc.sdp` must be a string");
+    if (!desc->is_string("sdp")) return invalid("`desc.sdp` must be a string");
     auto type = desc->string("type");
     if (!type) return invalid("`desc.type` must be a string");
     if (*type != "offer" && *type != "answer" && *type != "pranswer" && *type != "rollback")
@@ -112,7 +112,7 @@ std::optional<Error> validate_candidate_message(const MessageView& m) {
     if (m.is_null("candidate")) return std::nullopt;
     auto candidate = m.object("candidate");
     if (!candidate) return invalid("`candidate` must be an RTCIceCandidateInit object or null");
-    if (!candidate->string("candidate")) return invalid("`candidate.candidate` must be a string");
+    if (!candidate->is_string("candidate")) return invalid("`candidate.candidate` must be a string");
     return std::nullopt;
 }
 

@@ -57,6 +57,9 @@ public:
     /** Member `key` as a decoded string; nullopt if absent or not a string. */
     std::optional<std::string> string(std::string_view key) const;
 
+    /** True when member `key` is present and is a string; decodes nothing (cheap on a long SDP). */
+    bool is_string(std::string_view key) const noexcept;
+
     /**
      * Member `key` as an unsigned integer written with digits only and no
      * larger than `max`; nullopt otherwise (absent, negative, fraction,

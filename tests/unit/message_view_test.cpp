@@ -129,6 +129,10 @@ TEST_CASE("MessageView::object and is_null", "[view]") {
     CHECK(view->is_null("n"));
     CHECK_FALSE(view->is_null("s"));
     CHECK_FALSE(view->is_null("missing"));
+    CHECK(view->is_string("s"));
+    CHECK_FALSE(view->is_string("n"));
+    CHECK_FALSE(view->is_string("o"));
+    CHECK_FALSE(view->is_string("missing"));
 }
 
 TEST_CASE("MessageView::json parses the whole text once", "[view]") {
@@ -418,6 +422,7 @@ TEST_CASE("MessageView agrees with nlohmann on random texts", "[view][differenti
                 CHECK_FALSE(view->string(key));
             }
             CHECK(view->is_null(key) == value.is_null());
+            CHECK(view->is_string(key) == value.is_string());
             auto nested = view->object(key);
             CHECK(bool(nested) == value.is_object());
             if (nested) {
@@ -457,6 +462,34 @@ TEST_CASE("MessageView finds a special byte at every offset of a long string", "
                     CHECK(view->raw("after") == std::optional<std::string_view>("1"));
                 }
             }
+        }
+    }
+}
+
+TEST_CASE("MessageView handles runs of escapes at every offset, nested objects included", "[view][differential]") {
+    // Several escapes in one scanned block, escapes cut by a block edge, and
+    // backslash runs of both parities before a quote (which is then escaped
+    // or closes the string).
+    const std::string runs[] = {R"(\r\n)",     R"(\r\na=\r\n)", R"(\")",
+                                R"(\\)",       R"(\\\")",       R"(\\\\)",
+                                R"(\/\b\f\t)", R"(\u00e9\n)",   R"(\n\n\n\n\n\n\n\n\n)"};
+    for (std::size_t at = 0; at <= 40; ++at) {
+        for (const auto& run : runs) {
+            std::string content = std::string(at, 'a') + run + std::string(40 - at, 'b') + run;
+            std::string text = R"({"desc":{"sdp":")" + content + R"(","type":"offer"},"k":")" + content + R"("})";
+            INFO("text: " << text);
+            auto view = MessageView::parse(text, 32);
+            REQUIRE(view);
+            auto j = json::parse(text);
+            CHECK(view->string("k") == std::optional<std::string>(j.at("k").get<std::string>()));
+            auto desc = view->object("desc");
+            REQUIRE(desc);
+            REQUIRE(desc->members().size() == 2);
+            CHECK(desc->string("sdp") == std::optional<std::string>(j.at("desc").at("sdp").get<std::string>()));
+            CHECK(desc->string("type") == std::optional<std::string>("offer"));
+            // The same content with one escape broken is refused.
+            std::string bad = R"({"k":")" + std::string(at, 'a') + run + R"(\x"})";
+            CHECK_FALSE(MessageView::parse(bad, 32));
         }
     }
 }
