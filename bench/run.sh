@@ -121,6 +121,17 @@ for run in $(seq "$runs"); do
             --max-rate 200000 --step "$step"
         scenario "$run" "$label" 2 ceiling-threads2 --scenario ceiling --start-rate 5000 --step-factor 1.25 \
             --max-rate 200000 --step "$step"
+        # Server CPU per message at saturation, one message size at a time: with
+        # many connections (nothing queues on any one of them: a frame a system
+        # call) and with 10 busy pairs (frames queue: several per system call).
+        scenario "$run" "$label" 1 ceiling-candidate --scenario ceiling --mix candidate --start-rate 40000 \
+            --step-factor 1.4 --max-rate 600000 --step "$step"
+        scenario "$run" "$label" 1 ceiling-candidate-busy --scenario ceiling --mix candidate --pairs 10 \
+            --start-rate 40000 --step-factor 1.4 --max-rate 600000 --step "$step"
+        scenario "$run" "$label" 1 ceiling-sdp --scenario ceiling --mix sdp --start-rate 20000 --step-factor 1.4 \
+            --max-rate 300000 --step "$step"
+        scenario "$run" "$label" 1 ceiling-sdp-busy --scenario ceiling --mix sdp --pairs 10 --start-rate 20000 \
+            --step-factor 1.4 --max-rate 300000 --step "$step"
         scenario "$run" "$label" 1 churn --scenario churn --cycles "$churn" --concurrency 64
     done
 done
