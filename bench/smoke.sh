@@ -70,6 +70,16 @@ for label in switchboard baseline; do
         cat "$work/results/$label-relay.json" >&2
         exit 1
     fi
+    # After churn the hub's registries are back where they were (nobody is left).
+    if [[ $label == switchboard ]]; then
+        for gauge in connections_open rooms_open; do
+            if ! grep -q "\"server_${gauge}_after\": 0" "$work/results/$label-churn.json"; then
+                echo "smoke: $label still counts $gauge after churn" >&2
+                cat "$work/results/$label-churn.json" >&2
+                exit 1
+            fi
+        done
+    fi
 done
 "$loadgen" --report "$work/results"
 echo "smoke: every scenario ran"

@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -44,6 +45,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
@@ -54,6 +56,7 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
+namespace http = beast::http;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::ordered_json;
@@ -203,6 +206,42 @@ struct Target {
     std::uint16_t port = 0;
     tcp::endpoint endpoint() const { return {net::ip::make_address(host), port}; }
 };
+
+/**
+ * The registry gauges switchboard-server publishes on GET /metrics
+ * (`switchboard_connections_open`, `switchboard_rooms_open`), by name;
+ * empty when the server has no such page (the baseline) or does not answer
+ * within two seconds.
+ */
+std::map<std::string, double> server_gauges(const Target& target) {
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    beast::flat_buffer buffer;
+    http::request<http::empty_body> request{http::verb::get, "/metrics", 11};
+    request.set(http::field::host, target.host);
+    http::response<http::string_body> response;
+    bool ok = false;
+    stream.expires_after(std::chrono::seconds(2));  // bounds the whole exchange
+    stream.async_connect(target.endpoint(), [&](beast::error_code ec) {
+        if (ec) return;
+        http::async_write(stream, request, [&](beast::error_code ec, std::size_t) {
+            if (ec) return;
+            http::async_read(stream, buffer, response, [&](beast::error_code ec, std::size_t) { ok = !ec; });
+        });
+    });
+    ioc.run();
+    std::map<std::string, double> gauges;
+    if (!ok || response.result() != http::status::ok) return gauges;
+    std::istringstream lines(response.body());
+    for (std::string line; std::getline(lines, line);) {
+        for (const char* name : {"switchboard_connections_open", "switchboard_rooms_open"}) {
+            std::string_view l(line);
+            auto n = std::strlen(name);
+            if (l.size() > n && l.compare(0, n, name) == 0 && l[n] == ' ') gauges[name] = std::atof(line.c_str() + n);
+        }
+    }
+    return gauges;
+}
 
 /**
  * A client connection living on one worker thread: every member function
@@ -899,6 +938,7 @@ json scenario_churn(Pool& pool, const Options& o) {
     json out{{"cycles", o.cycles}, {"concurrency", o.concurrency}};
     auto rss0 = rss_kib(o.server_pid);
     auto fds0 = fd_count(o.server_pid);
+    auto gauges0 = server_gauges(o.target);
     auto start = now_ns();
     auto shared = std::make_shared<Churn>(pool, o.target, o.connect_timeout, o.cycles);
     for (std::size_t s = 0; s < std::min(o.concurrency, o.cycles); ++s)
@@ -935,6 +975,13 @@ json scenario_churn(Pool& pool, const Options& o) {
         rss_warm > 0 && rss1 >= 0 ? 100.0 * static_cast<double>(rss1 - rss_warm) / static_cast<double>(rss_warm) : 0.0;
     out["server_fds_before"] = fds0;
     out["server_fds_after"] = fds1;
+    // The hub's registries must shrink back too (switchboard-server only).
+    auto gauges1 = server_gauges(o.target);
+    for (const char* name : {"switchboard_connections_open", "switchboard_rooms_open"}) {
+        std::string key = std::string("server_") + (name + std::strlen("switchboard_"));
+        if (gauges0.count(name)) out[key + "_before"] = std::llround(gauges0[name]);
+        if (gauges1.count(name)) out[key + "_after"] = std::llround(gauges1[name]);
+    }
     return out;
 }
 
