@@ -123,15 +123,16 @@ for run in $(seq "$runs"); do
             --max-rate 200000 --step "$step"
         # Server CPU per message at saturation, one message size at a time: with
         # many connections (nothing queues on any one of them: a frame a system
-        # call) and with 10 busy pairs (frames queue: several per system call).
-        scenario "$run" "$label" 1 ceiling-candidate --scenario ceiling --mix candidate --start-rate 40000 \
-            --step-factor 1.4 --max-rate 600000 --step "$step"
-        scenario "$run" "$label" 1 ceiling-candidate-busy --scenario ceiling --mix candidate --pairs 10 \
-            --start-rate 40000 --step-factor 1.4 --max-rate 600000 --step "$step"
-        scenario "$run" "$label" 1 ceiling-sdp --scenario ceiling --mix sdp --start-rate 20000 --step-factor 1.4 \
-            --max-rate 300000 --step "$step"
-        scenario "$run" "$label" 1 ceiling-sdp-busy --scenario ceiling --mix sdp --pairs 10 --start-rate 20000 \
-            --step-factor 1.4 --max-rate 300000 --step "$step"
+        # call) and with 20 busy pairs (frames queue: several per system call).
+        # A fine step grid, so the last step passed is close to saturation.
+        for mix in candidate sdp; do
+            first=80000
+            [[ $mix == sdp ]] && first=50000
+            scenario "$run" "$label" 1 "ceiling-$mix" --scenario ceiling --mix "$mix" --start-rate "$first" \
+                --step-factor 1.2 --max-rate 600000 --step "$step"
+            scenario "$run" "$label" 1 "ceiling-$mix-busy" --scenario ceiling --mix "$mix" --pairs 20 \
+                --start-rate "$first" --step-factor 1.2 --max-rate 600000 --step "$step"
+        done
         scenario "$run" "$label" 1 churn --scenario churn --cycles "$churn" --concurrency 64
     done
 done
