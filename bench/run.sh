@@ -118,9 +118,9 @@ for run in $(seq "$runs"); do
         scenario "$run" "$label" 1 relay-candidate --scenario relay --mix candidate --rate 30000 --duration "$window"
         scenario "$run" "$label" 1 relay-sdp --scenario relay --mix sdp --rate 10000 --duration "$window"
         scenario "$run" "$label" 1 ceiling --scenario ceiling --start-rate 5000 --step-factor 1.25 \
-            --max-rate 200000 --step "$step"
+            --max-rate 600000 --step "$step"
         scenario "$run" "$label" 2 ceiling-threads2 --scenario ceiling --start-rate 5000 --step-factor 1.25 \
-            --max-rate 200000 --step "$step"
+            --max-rate 600000 --step "$step"
         # Server CPU per message at saturation, one message size at a time: with
         # many connections (nothing queues on any one of them: a frame a system
         # call) and with 20 busy pairs (frames queue: several per system call).

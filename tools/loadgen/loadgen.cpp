@@ -1009,6 +1009,8 @@ int report(const std::string& dir) {
     // label -> scenario -> metric -> values
     std::map<std::string, std::map<std::string, std::map<std::string, std::vector<double>>>> values;
     std::map<std::string, std::size_t> runs;
+    // label -> scenario -> runs whose ceiling search ended at --max-rate (no ceiling found)
+    std::map<std::string, std::map<std::string, int>> capped;
     for (auto& entry : std::filesystem::directory_iterator(dir)) {
         if (entry.path().extension() != ".json") continue;
         std::ifstream in(entry.path());
@@ -1023,6 +1025,7 @@ int report(const std::string& dir) {
         ++runs[label];
         for (auto& [scenario, metrics] : doc["results"].items())
             for (auto& [k, v] : metrics.items()) {
+                if (k == "stopped_because" && v == "reached --max-rate") ++capped[label][scenario];
                 if (v.is_number()) values[label][scenario][k].push_back(v.get<double>());
                 if (k == "at_ceiling" && v.is_object())
                     for (auto& [k2, v2] : v.items())
@@ -1070,6 +1073,10 @@ int report(const std::string& dir) {
                             fmt(m).c_str(), b.c_str(), ratio.c_str());
             }
     }
+    for (auto& [label, scenarios] : capped)
+        for (auto& [scenario, n] : scenarios)
+            std::printf("note: %s %s reached --max-rate in %d run(s): its ceiling_rate is a lower bound\n",
+                        label.c_str(), scenario.c_str(), n);
     if (values.size() == 1 && values.count(base)) std::printf("only baseline results in %s\n", dir.c_str());
     return 0;
 }
