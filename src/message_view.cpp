@@ -33,21 +33,27 @@ inline std::uint64_t bytes_equal(std::uint64_t w, unsigned char c) {
     return (x - ones) & ~x & highs;
 }
 
+#if defined(__SSE2__)
+// Bit i is set when byte i of the sixteen at p is '"' or '\\' (and, when
+// `strict`, a control character or non-ASCII).
+template <bool strict>
+inline unsigned special_mask16(const char* p) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    // Signed compare: below 0x20 and, as negative bytes, 0x80 and above.
+    if (strict) hit = _mm_or_si128(hit, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+    return static_cast<unsigned>(_mm_movemask_epi8(hit));
+}
+#endif
+
 // The first byte in [p, end) that is '"' or '\\' (and, when
 // `strict`, a control character or non-ASCII), or end if none: sixteen
 // (SSE2) or eight bytes per step instead of one.
 template <bool strict>
 inline const char* find_string_special(const char* p, const char* end) {
 #if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i backslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(0x20);
     while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-        __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
-        // Signed compare: below 0x20 and, as negative bytes, 0x80 and above.
-        if (strict) hit = _mm_or_si128(hit, _mm_cmplt_epi8(v, space));
-        if (auto mask = static_cast<unsigned>(_mm_movemask_epi8(hit))) return p + __builtin_ctz(mask);
+        if (auto mask = special_mask16<strict>(p)) return p + __builtin_ctz(mask);
         p += 16;
     }
 #elif defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -145,14 +151,8 @@ public:
     // stepping over those inside the block keeps the scan at block speed.
     void skip_plain(bool* has_escape) {
 #if defined(__SSE2__)
-        const __m128i quote = _mm_set1_epi8('"');
-        const __m128i backslash = _mm_set1_epi8('\\');
-        const __m128i space = _mm_set1_epi8(0x20);
         while (end_ - p_ >= 16) {
-            __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
-            __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                                       _mm_cmplt_epi8(v, space));
-            auto mask = static_cast<unsigned>(_mm_movemask_epi8(hit));
+            auto mask = special_mask16<true>(p_);
             while (mask != 0) {
                 auto i = static_cast<unsigned>(__builtin_ctz(mask));
                 if (p_[i] != '\\' || i == 15 || !simple_escape(p_[i + 1])) {
