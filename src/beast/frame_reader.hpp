@@ -132,7 +132,7 @@ public:
             }
             char* payload = data + used + header;
             const auto n = static_cast<std::size_t>(length);
-            unmask(payload, n, p + header - 4);
+            const bool ascii = unmask(payload, n, p + header - 4);
             used += header + n;
             std::string_view view(payload, n);
             switch (opcode) {
@@ -149,9 +149,11 @@ public:
             }
             if (opcode != 0) message_opcode_ = opcode;
             if (fin && !in_message_) {
-                if (!deliver(sink, view)) return used;
+                if (!deliver(sink, view, ascii)) return used;
                 continue;
             }
+            if (!in_message_) message_ascii_ = true;
+            message_ascii_ = message_ascii_ && ascii;
             in_message_ = true;
             message_size_ += n;
             if (message_opcode_ == 1) fragments_.append(view);
@@ -160,7 +162,7 @@ public:
             message_size_ = 0;
             std::string message;
             message.swap(fragments_);  // the next fragmented message starts from empty storage
-            if (!deliver(sink, message)) return used;
+            if (!deliver(sink, message, message_ascii_)) return used;
         }
         return used;
     }
@@ -172,30 +174,39 @@ public:
     bool done() const noexcept { return done_; }
 
 private:
-    static void unmask(char* data, std::size_t n, const unsigned char* key) {
+    /**
+     * Unmasks `n` bytes in place and returns true when all of them are
+     * ASCII: such text is valid UTF-8 without a second pass over it.
+     */
+    static bool unmask(char* data, std::size_t n, const unsigned char* key) {
         unsigned char k[8];
         for (int i = 0; i < 8; ++i)
             k[i] = key[i % 4];
         std::uint64_t wide;
         std::memcpy(&wide, k, 8);
+        std::uint64_t seen = 0;  // every unmasked byte ORed in
         std::size_t i = 0;
         for (; i + 8 <= n; i += 8) {
             std::uint64_t word;
             std::memcpy(&word, data + i, 8);
             word ^= wide;
+            seen |= word;
             std::memcpy(data + i, &word, 8);
         }
-        for (; i < n; ++i)
+        for (; i < n; ++i) {
             data[i] = static_cast<char>(data[i] ^ key[i % 4]);
+            seen |= static_cast<unsigned char>(data[i]);
+        }
+        return (seen & 0x8080808080808080ull) == 0;
     }
 
     template <class Sink>
-    bool deliver(Sink& sink, std::string_view message) {
+    bool deliver(Sink& sink, std::string_view message, bool ascii) {
         if (message_opcode_ == 2) {
             sink.on_binary();
             return true;
         }
-        if (!valid_utf8(message)) {
+        if (!ascii && !valid_utf8(message)) {
             done_ = true;
             sink.on_error(1007, "text message is not valid UTF-8");
             return false;
@@ -244,6 +255,7 @@ private:
     std::string fragments_;           // its text so far (binary is not kept)
     unsigned message_opcode_ = 1;
     bool in_message_ = false;
+    bool message_ascii_ = true;  // every fragment so far was ASCII
     bool done_ = false;
 };
 

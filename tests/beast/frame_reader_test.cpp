@@ -109,6 +109,23 @@ TEST_CASE("a fragmented message is joined, with control frames between its fragm
     CHECK(feed(frame(0x02, "ab") + frame(0x80, "cd")) == std::vector<std::string>{"binary"});
 }
 
+TEST_CASE("text is checked for UTF-8 whenever any part of it is not ASCII", "[beast][frames]") {
+    using V = std::vector<std::string>;
+    // Bad bytes at every position of one frame, around the 8-byte unmasking steps.
+    for (std::size_t at = 0; at <= 20; ++at) {
+        std::string bad = std::string(at, 'a') + "\xff" + std::string(20 - at, 'b');
+        CHECK(feed(text(bad)) == V{"error:1007"});
+        std::string good = std::string(at, 'a') + "\xc3\xa9" + std::string(20 - at, 'b');
+        CHECK(feed(text(good)) == V{"text:" + good});
+    }
+    // An ASCII fragment first does not excuse a later one, nor the reverse.
+    CHECK(feed(frame(0x01, "ascii") + frame(0x80, "\xc3")) == V{"error:1007"});
+    CHECK(feed(frame(0x01, "\xc3") + frame(0x80, "ascii")) == V{"error:1007"});
+    // A message after a non-ASCII one starts with a clean slate.
+    CHECK(feed(frame(0x01, "\xc3") + frame(0x80, "\xa9") + frame(0x01, "a") + frame(0x80, "b")) ==
+          V{"text:\xc3\xa9", "text:ab"});
+}
+
 TEST_CASE("close frames: code and reason, or none", "[beast][frames]") {
     CHECK(feed(frame(0x88, "")) == std::vector<std::string>{"close:1005:"});
     CHECK(feed(frame(0x88, std::string("\x03\xe8", 2) + "bye") + text("after")) ==
