@@ -19,7 +19,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -208,12 +207,14 @@ struct Target {
 };
 
 /**
- * The registry gauges switchboard-server publishes on GET /metrics
- * (`switchboard_connections_open`, `switchboard_rooms_open`), by name;
- * empty when the server has no such page (the baseline) or does not answer
- * within two seconds.
+ * The hub's registry gauges from switchboard-server's GET /metrics, keyed
+ * as the churn results name them (server_connections_open,
+ * server_rooms_open); empty when the server has no such page (the
+ * baseline) or does not answer within two seconds.
  */
-std::map<std::string, double> server_gauges(const Target& target) {
+std::map<std::string, long long> server_gauges(const Target& target) {
+    static const std::pair<std::string_view, const char*> gauges_read[] = {
+        {"switchboard_connections_open ", "server_connections_open"}, {"switchboard_rooms_open ", "server_rooms_open"}};
     net::io_context ioc;
     beast::tcp_stream stream(ioc);
     beast::flat_buffer buffer;
@@ -230,16 +231,12 @@ std::map<std::string, double> server_gauges(const Target& target) {
         });
     });
     ioc.run();
-    std::map<std::string, double> gauges;
+    std::map<std::string, long long> gauges;
     if (!ok || response.result() != http::status::ok) return gauges;
     std::istringstream lines(response.body());
-    for (std::string line; std::getline(lines, line);) {
-        for (const char* name : {"switchboard_connections_open", "switchboard_rooms_open"}) {
-            std::string_view l(line);
-            auto n = std::strlen(name);
-            if (l.size() > n && l.compare(0, n, name) == 0 && l[n] == ' ') gauges[name] = std::atof(line.c_str() + n);
-        }
-    }
+    for (std::string line; std::getline(lines, line);)
+        for (const auto& [prefix, key] : gauges_read)
+            if (line.rfind(prefix, 0) == 0) gauges[key] = std::llround(std::atof(line.c_str() + prefix.size()));
     return gauges;
 }
 
@@ -977,11 +974,10 @@ json scenario_churn(Pool& pool, const Options& o) {
     out["server_fds_after"] = fds1;
     // The hub's registries must shrink back too (switchboard-server only).
     auto gauges1 = server_gauges(o.target);
-    for (const char* name : {"switchboard_connections_open", "switchboard_rooms_open"}) {
-        std::string key = std::string("server_") + (name + std::strlen("switchboard_"));
-        if (gauges0.count(name)) out[key + "_before"] = std::llround(gauges0[name]);
-        if (gauges1.count(name)) out[key + "_after"] = std::llround(gauges1[name]);
-    }
+    for (const auto& [key, value] : gauges0)
+        out[key + "_before"] = value;
+    for (const auto& [key, value] : gauges1)
+        out[key + "_after"] = value;
     return out;
 }
 
