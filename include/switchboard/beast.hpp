@@ -104,7 +104,10 @@ struct TransportOptions {
 
     /**
      * Limit for reading the HTTP upgrade request, for the TLS handshake, and
-     * for each side of the WebSocket closing handshake.
+     * for each side of the WebSocket closing handshake. Over TLS, after the
+     * closing handshake the server also ends the TLS session (close_notify)
+     * and waits this long at most for the client's; the user has left the
+     * hub before that wait begins.
      */
     std::chrono::milliseconds handshake_timeout{10'000};
 

@@ -214,6 +214,12 @@ struct is_bare_socket : std::false_type {};
 template <class Protocol, class Executor>
 struct is_bare_socket<net::basic_stream_socket<Protocol, Executor>> : std::true_type {};
 
+/** TLS streams end their TLS session (close_notify) before the TCP close. */
+template <class T>
+struct is_tls_stream : std::false_type {};
+template <class Inner>
+struct is_tls_stream<bb::ssl_stream<Inner>> : std::true_type {};
+
 /**
  * One WebSocket after its upgrade was admitted. Beast answers the upgrade
  * (the 101 and its headers); from then on the session speaks RFC 6455
@@ -522,19 +528,52 @@ private:
         pump();  // not before the handshake is done: on_accept pumps then
     }
 
+    /** After the close handshake: hang up once our last frame is out. */
     void hang_up_when_written() {
-        stream_.when_drained([self = this->shared_from_this()](bb::error_code) { self->teardown(); });
+        stream_.when_drained([self = this->shared_from_this()](bb::error_code ec) {
+            if (ec) return self->teardown();
+            self->end_tls_then_teardown();
+        });
     }
 
-    /** The socket is gone (or going): tell the hub once, drop everything queued. */
+    /**
+     * TLS: the user leaves the hub now, as on a plain socket; then the TLS
+     * session ends with close_notify (and the client's answer, waited for at
+     * most handshake_timeout) before the TCP close, so clients see a clean
+     * end instead of a truncated stream. Only when no read is in flight
+     * (the reader is done); leave() has stopped every other writer.
+     */
+    void end_tls_then_teardown() {
+        if constexpr (is_tls_stream<Next>::value) {
+            if (torn_down_ || !reader_.done()) return teardown();
+            leave();
+            force_close_ = std::make_unique<Timer>(stream_.get_executor(), state_->options.handshake_timeout);
+            force_close_->async_wait([self = this->shared_from_this()](bb::error_code ec) {
+                if (!ec) close_lowest_layer(self->stream_);
+            });
+            stream_.next_layer().async_shutdown([self = this->shared_from_this()](bb::error_code) {
+                self->force_close_->cancel();
+                close_lowest_layer(self->stream_);
+            });
+        } else {
+            teardown();
+        }
+    }
+
+    /** The socket is gone (or going): leave, and close it. */
     void teardown() {
         if (torn_down_) return;
+        leave();
+        close_lowest_layer(stream_);
+    }
+
+    /** Once: tell the hub, drop everything queued, stop the timers. */
+    void leave() {
         torn_down_ = true;
         stop_sending();
         if (force_close_) force_close_->cancel();
         keepalive_.cancel();
         if (auto session = std::move(session_)) state_->hub.leave(*session);
-        close_lowest_layer(stream_);
     }
 
     /** No more messages are accepted, and the queued ones are dropped. */

@@ -283,9 +283,27 @@ TEST_CASE("TLS: wss with a certificate and key file", "[beast][tls]") {
     REQUIRE(got);
     CHECK((*got)["from"] == (*login_a)["userId"]);
 
+    // Our close handshake ends with the server's close_notify: no truncated stream.
+    CHECK(a.close());
+    CHECK(eventually([&] { return server.hub.counters().connections_open == 1; }));
+    // A client that answers the close frame but never ends TLS leaves the hub at once, gets the
+    // server's close_notify, and is hung up on after handshake_timeout.
+    TlsCloseHolder holder;
+    REQUIRE(holder.connect(server.port(), files->cert));
+    CHECK(eventually([&] { return server.hub.counters().connections_open == 2; }));
+    CHECK(holder.close_websocket() == close_code::normal);
+    CHECK(holder.wait_close_notify());
+    CHECK(server.hub.counters().connections_open == 1);  // left before the TLS shutdown began
+    CHECK(holder.wait_tcp_closed());
+
     // A plain client cannot talk to a TLS server.
     WsClient plain;
     CHECK(plain.connect(server.port(), "/", {}, 1s) != 101);
+
+    // A close the server starts ends the same way once b answers it.
+    server.server->adapter().close_all(close_code::going_away);
+    CHECK(b.wait_closed() == close_code::going_away);
+    CHECK(b.closed_cleanly());
 
     beast::ServerOptions broken = TestServer::default_server_options();
     broken.tls_cert_file = files->cert;

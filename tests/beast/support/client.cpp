@@ -54,6 +54,7 @@ struct WsClient::Impl {
     std::string refusal_body;
     bool small_buffer = false;
     bool broken = false;
+    bool closed_cleanly = false;  // the read that broke the client ended with a clean close
 
     tcp::socket& socket() {
         return plain ? bb::get_lowest_layer(*plain).socket() : bb::get_lowest_layer(*tls).socket();
@@ -170,6 +171,7 @@ std::optional<std::string> WsClient::receive_text(std::chrono::milliseconds time
         });
         if (!run_until(impl_->io, done, timeout, impl_->socket()) || result) {
             impl_->broken = true;
+            impl_->closed_cleanly = result == websocket::error::closed;
             return std::nullopt;
         }
         return bb::buffers_to_string(impl_->buffer.data());
@@ -202,6 +204,10 @@ int WsClient::wait_closed(std::chrono::milliseconds timeout) {
     return close_code();
 }
 
+bool WsClient::closed_cleanly() const {
+    return impl_->closed_cleanly;
+}
+
 int WsClient::close_code() const {
     return impl_->with([](auto& ws) { return static_cast<int>(ws.reason().code); });
 }
@@ -210,15 +216,19 @@ std::string WsClient::close_reason() const {
     return impl_->with([](auto& ws) { return std::string(ws.reason().reason.c_str()); });
 }
 
-void WsClient::close(std::chrono::milliseconds timeout) {
-    if (impl_->broken) return;
-    impl_->with([&](auto& ws) {
+bool WsClient::close(std::chrono::milliseconds timeout) {
+    if (impl_->broken) return false;
+    bool clean = impl_->with([&](auto& ws) {
         bool done = false;
-        ws.async_close(websocket::close_code::normal, [&](bb::error_code) { done = true; });
-        run_until(impl_->io, done, timeout, impl_->socket());
-        return 0;
+        bb::error_code result;
+        ws.async_close(websocket::close_code::normal, [&](bb::error_code e) {
+            result = e;
+            done = true;
+        });
+        return run_until(impl_->io, done, timeout, impl_->socket()) && !result;
     });
     impl_->broken = true;
+    return clean;
 }
 
 std::optional<nlohmann::json> WsClient::login(std::uint16_t port, std::string target, const Headers& headers) {
@@ -314,6 +324,98 @@ int oversized_frame_close_code(std::uint16_t port, std::uint64_t declared_length
                        ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1])
                        : 0;
     }
+}
+
+struct TlsCloseHolder::Impl {
+    net::io_context io;
+    ssl::context context{ssl::context::tls_client};
+    ssl::stream<tcp::socket> stream{io, context};
+    std::chrono::milliseconds timeout = 5s;
+
+    /** Runs one asynchronous operation started by `start(handler)`; its error, or timed_out. */
+    template <class Start>
+    bb::error_code await(Start start) {
+        bool done = false;
+        bb::error_code result;
+        start([&](bb::error_code e, auto&&...) {
+            result = e;
+            done = true;
+        });
+        if (!run_until(io, done, timeout, stream.next_layer())) return net::error::timed_out;
+        return result;
+    }
+
+    /** Reads exactly `out.size()` bytes through TLS. */
+    bool read(std::string& out) {
+        return !await([&](auto handler) { net::async_read(stream, net::buffer(out), handler); });
+    }
+};
+
+TlsCloseHolder::TlsCloseHolder() : impl_(std::make_unique<Impl>()) {}
+TlsCloseHolder::~TlsCloseHolder() = default;
+
+bool TlsCloseHolder::connect(std::uint16_t port, const std::string& ca_file, std::chrono::milliseconds timeout) {
+    auto& i = *impl_;
+    i.timeout = timeout;
+    bb::error_code ec;
+    i.context.load_verify_file(ca_file, ec);
+    if (ec) return false;
+    i.stream.set_verify_mode(ssl::verify_peer);
+    i.stream.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
+    tcp::endpoint server(net::ip::make_address("127.0.0.1"), port);
+    if (i.await([&](auto handler) { i.stream.next_layer().async_connect(server, handler); })) return false;
+    if (i.await([&](auto handler) { i.stream.async_handshake(ssl::stream_base::client, handler); })) return false;
+    std::string request =
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    if (i.await([&](auto handler) { net::async_write(i.stream, net::buffer(request), handler); })) return false;
+    // One byte at a time, so nothing after the response's blank line is consumed.
+    std::string response, byte(1, '\0');
+    while (response.find("\r\n\r\n") == std::string::npos) {
+        if (!i.read(byte)) return false;
+        response += byte;
+    }
+    return response.rfind("HTTP/1.1 101", 0) == 0;
+}
+
+int TlsCloseHolder::close_websocket() {
+    auto& i = *impl_;
+    const unsigned char frame[] = {0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8};  // close 1000, masked with a zero key
+    if (i.await([&](auto handler) { net::async_write(i.stream, net::buffer(frame), handler); })) return 0;
+    while (true) {  // skip `login` and anything else until the close frame
+        std::string h(2, '\0');
+        if (!i.read(h)) return 0;
+        std::size_t length = h[1] & 0x7F;
+        if (length >= 126) {
+            std::string ext(length == 126 ? 2 : 8, '\0');
+            if (!i.read(ext)) return 0;
+            length = 0;
+            for (unsigned char c : ext)
+                length = (length << 8) | c;
+        }
+        std::string payload(length, '\0');
+        if (length && !i.read(payload)) return 0;
+        if ((h[0] & 0x0F) == 0x8)
+            return payload.size() >= 2
+                       ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1])
+                       : 1005;
+    }
+}
+
+bool TlsCloseHolder::wait_close_notify(std::chrono::milliseconds timeout) {
+    auto& i = *impl_;
+    i.timeout = timeout;
+    char c;
+    // Asio reports the peer's close_notify as the end of the TLS stream.
+    return i.await([&](auto handler) { i.stream.async_read_some(net::buffer(&c, 1), handler); }) == net::error::eof;
+}
+
+bool TlsCloseHolder::wait_tcp_closed(std::chrono::milliseconds timeout) {
+    auto& i = *impl_;
+    i.timeout = timeout;
+    std::string rest(64 * 1024, '\0');  // nothing more is expected after the close_notify; skip it if it comes
+    auto ec = i.await([&](auto handler) { net::async_read(i.stream.next_layer(), net::buffer(rest), handler); });
+    return ec == net::error::eof;
 }
 
 std::optional<TlsFiles> make_self_signed_cert() {

@@ -62,9 +62,20 @@ public:
     /** After a read failed because the server closed: its close code and reason. */
     int close_code() const;
     std::string close_reason() const;
+    /**
+     * After a read failed: true when it failed because the server closed
+     * cleanly, i.e. its close frame came and, over TLS, the TLS session
+     * ended with a close_notify. A dropped TCP connection gives false.
+     */
+    bool closed_cleanly() const;
 
-    /** Our close handshake (1000). */
-    void close(std::chrono::milliseconds timeout = 2s);
+    /**
+     * Our close handshake (1000). True when it ended cleanly within the
+     * timeout: the server answered the close frame and, over TLS, ended the
+     * TLS session with a close_notify (Beast reports a truncated stream
+     * otherwise).
+     */
+    bool close(std::chrono::milliseconds timeout = 2s);
 
     /** Our ID, from the `login` read by `login()`. */
     std::uint64_t id() const noexcept { return id_; }
@@ -96,6 +107,29 @@ HttpResult http_request(std::uint16_t port, std::string_view method, std::string
  * Sending no payload keeps the server's teardown free of unread data.
  */
 int oversized_frame_close_code(std::uint16_t port, std::uint64_t declared_length);
+
+/**
+ * A wss client that closes the WebSocket but never ends TLS: it sends a
+ * close frame, reads up to the server's close frame, and from then on sends
+ * nothing and keeps TCP open. Blocking calls, each bounded by `timeout`.
+ */
+class TlsCloseHolder {
+public:
+    TlsCloseHolder();
+    ~TlsCloseHolder();
+    /** TLS handshake (trusting `ca_file`) and upgrade at "/"; true on 101. */
+    bool connect(std::uint16_t port, const std::string& ca_file, std::chrono::milliseconds timeout = 5s);
+    /** Sends a close frame (1000) and returns the code of the server's close frame, 0 if none came. */
+    int close_websocket();
+    /** True when the server's close_notify came (its TLS session ended cleanly) before `timeout`. */
+    bool wait_close_notify(std::chrono::milliseconds timeout = 5s);
+    /** True when the server closed TCP (end of stream on the raw socket) before `timeout`. */
+    bool wait_tcp_closed(std::chrono::milliseconds timeout = 5s);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 /** A self-signed certificate and key for 127.0.0.1, written with the openssl CLI into a temp dir. */
 struct TlsFiles {
