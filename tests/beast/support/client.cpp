@@ -5,9 +5,6 @@
 #include <filesystem>
 #include <random>
 
-#include <sys/socket.h>
-#include <sys/time.h>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -278,59 +275,23 @@ HttpResult http_request(std::uint16_t port, std::string_view method, std::string
     return out;
 }
 
-int oversized_frame_close_code(std::uint16_t port, std::uint64_t declared_length) {
-    net::io_context io;
-    tcp::socket socket(io);
-    bb::error_code ec;
-    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-    if (ec) return 0;
-    // Blocking reads below, bounded by a receive timeout on the socket.
-    timeval timeout{5, 0};
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    std::string upgrade =
-        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    net::write(socket, net::buffer(upgrade), ec);
-    std::string response;
-    char c;
-    while (response.find("\r\n\r\n") == std::string::npos && socket.read_some(net::buffer(&c, 1), ec) == 1)
-        response += c;
-    if (ec || response.rfind("HTTP/1.1 101", 0) != 0) return 0;
-    unsigned char header[14] = {0x81, 0xFF};  // FIN + text; masked, 64-bit length
-    for (int i = 0; i < 8; ++i)
-        header[2 + i] = static_cast<unsigned char>(declared_length >> (56 - 8 * i));
-    net::write(socket, net::buffer(header, sizeof header), ec);  // 4 zero bytes of mask key, no payload
-    // Read server frames (login first) until the close frame.
-    auto read_exact = [&](void* data, std::size_t size) {
-        net::read(socket, net::buffer(data, size), ec);
-        return !ec;
-    };
-    while (true) {
-        unsigned char h[2];
-        if (!read_exact(h, 2)) return 0;
-        std::uint64_t length = h[1] & 0x7F;
-        if (length == 126 || length == 127) {
-            unsigned char ext[8];
-            std::size_t n = length == 126 ? 2 : 8;
-            if (!read_exact(ext, n)) return 0;
-            length = 0;
-            for (std::size_t i = 0; i < n; ++i)
-                length = (length << 8) | ext[i];
-        }
-        std::string payload(length, '\0');
-        if (length && !read_exact(payload.data(), length)) return 0;
-        if ((h[0] & 0x0F) == 0x8)
-            return payload.size() >= 2
-                       ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1])
-                       : 0;
-    }
-}
+namespace {
 
-struct TlsCloseHolder::Impl {
+/**
+ * A hand-written WebSocket client over `Stream` (a TCP socket, or TLS over
+ * one), for what Beast's client will not do: malformed frames, or stopping
+ * half-way through a close. Every wait is bounded by `timeout`.
+ */
+template <class Stream>
+struct RawWebSocket {
+    template <class... Args>
+    explicit RawWebSocket(Args&&... args) : stream(io, std::forward<Args>(args)...) {}
+
     net::io_context io;
-    ssl::context context{ssl::context::tls_client};
-    ssl::stream<tcp::socket> stream{io, context};
+    Stream stream;
     std::chrono::milliseconds timeout = 5s;
+
+    tcp::socket& socket() { return bb::get_lowest_layer(stream); }
 
     /** Runs one asynchronous operation started by `start(handler)`; its error, or timed_out. */
     template <class Start>
@@ -341,81 +302,113 @@ struct TlsCloseHolder::Impl {
             result = e;
             done = true;
         });
-        if (!run_until(io, done, timeout, stream.next_layer())) return net::error::timed_out;
+        if (!run_until(io, done, timeout, socket())) return net::error::timed_out;
         return result;
     }
 
-    /** Reads exactly `out.size()` bytes through TLS. */
+    bool connect(std::uint16_t port) {
+        tcp::endpoint server(net::ip::make_address("127.0.0.1"), port);
+        return !await([&](auto handler) { socket().async_connect(server, handler); });
+    }
+
+    bool write(net::const_buffer data) {
+        return !await([&](auto handler) { net::async_write(stream, data, handler); });
+    }
+
+    /** Reads exactly `out.size()` bytes. */
     bool read(std::string& out) {
         return !await([&](auto handler) { net::async_read(stream, net::buffer(out), handler); });
     }
+
+    /** Upgrade at "/"; true on 101. Reads the response a byte at a time so no frame after it is consumed. */
+    bool upgrade() {
+        std::string request =
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        if (!write(net::buffer(request))) return false;
+        std::string response, byte(1, '\0');
+        while (response.find("\r\n\r\n") == std::string::npos) {
+            if (!read(byte)) return false;
+            response += byte;
+        }
+        return response.rfind("HTTP/1.1 101", 0) == 0;
+    }
+
+    /** Reads server frames (`login` first) until a close frame; its code (1005 if none), 0 if none came. */
+    int read_until_close() {
+        while (true) {
+            std::string h(2, '\0');
+            if (!read(h)) return 0;
+            std::uint64_t length = h[1] & 0x7F;
+            if (length >= 126) {
+                std::string ext(length == 126 ? 2 : 8, '\0');
+                if (!read(ext)) return 0;
+                length = 0;
+                for (unsigned char c : ext)
+                    length = (length << 8) | c;
+            }
+            std::string payload(length, '\0');
+            if (length && !read(payload)) return 0;
+            if ((h[0] & 0x0F) == 0x8)
+                return payload.size() >= 2
+                           ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1])
+                           : 1005;
+        }
+    }
+};
+
+}  // namespace
+
+int oversized_frame_close_code(std::uint16_t port, std::uint64_t declared_length) {
+    RawWebSocket<tcp::socket> ws;
+    if (!ws.connect(port) || !ws.upgrade()) return 0;
+    unsigned char header[14] = {0x81, 0xFF};  // FIN + text; masked, 64-bit length
+    for (int i = 0; i < 8; ++i)
+        header[2 + i] = static_cast<unsigned char>(declared_length >> (56 - 8 * i));
+    if (!ws.write(net::buffer(header))) return 0;  // 4 zero bytes of mask key, no payload
+    return ws.read_until_close();
+}
+
+struct TlsCloseHolder::Impl {
+    ssl::context context{ssl::context::tls_client};
+    RawWebSocket<ssl::stream<tcp::socket>> ws{context};
 };
 
 TlsCloseHolder::TlsCloseHolder() : impl_(std::make_unique<Impl>()) {}
 TlsCloseHolder::~TlsCloseHolder() = default;
 
 bool TlsCloseHolder::connect(std::uint16_t port, const std::string& ca_file, std::chrono::milliseconds timeout) {
-    auto& i = *impl_;
-    i.timeout = timeout;
+    auto& ws = impl_->ws;
+    ws.timeout = timeout;
     bb::error_code ec;
-    i.context.load_verify_file(ca_file, ec);
+    impl_->context.load_verify_file(ca_file, ec);
     if (ec) return false;
-    i.stream.set_verify_mode(ssl::verify_peer);
-    i.stream.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
-    tcp::endpoint server(net::ip::make_address("127.0.0.1"), port);
-    if (i.await([&](auto handler) { i.stream.next_layer().async_connect(server, handler); })) return false;
-    if (i.await([&](auto handler) { i.stream.async_handshake(ssl::stream_base::client, handler); })) return false;
-    std::string request =
-        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    if (i.await([&](auto handler) { net::async_write(i.stream, net::buffer(request), handler); })) return false;
-    // One byte at a time, so nothing after the response's blank line is consumed.
-    std::string response, byte(1, '\0');
-    while (response.find("\r\n\r\n") == std::string::npos) {
-        if (!i.read(byte)) return false;
-        response += byte;
-    }
-    return response.rfind("HTTP/1.1 101", 0) == 0;
+    ws.stream.set_verify_mode(ssl::verify_peer);
+    ws.stream.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
+    if (!ws.connect(port)) return false;
+    if (ws.await([&](auto handler) { ws.stream.async_handshake(ssl::stream_base::client, handler); })) return false;
+    return ws.upgrade();
 }
 
 int TlsCloseHolder::close_websocket() {
-    auto& i = *impl_;
     const unsigned char frame[] = {0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8};  // close 1000, masked with a zero key
-    if (i.await([&](auto handler) { net::async_write(i.stream, net::buffer(frame), handler); })) return 0;
-    while (true) {  // skip `login` and anything else until the close frame
-        std::string h(2, '\0');
-        if (!i.read(h)) return 0;
-        std::size_t length = h[1] & 0x7F;
-        if (length >= 126) {
-            std::string ext(length == 126 ? 2 : 8, '\0');
-            if (!i.read(ext)) return 0;
-            length = 0;
-            for (unsigned char c : ext)
-                length = (length << 8) | c;
-        }
-        std::string payload(length, '\0');
-        if (length && !i.read(payload)) return 0;
-        if ((h[0] & 0x0F) == 0x8)
-            return payload.size() >= 2
-                       ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1])
-                       : 1005;
-    }
+    if (!impl_->ws.write(net::buffer(frame))) return 0;
+    return impl_->ws.read_until_close();
 }
 
 bool TlsCloseHolder::wait_close_notify(std::chrono::milliseconds timeout) {
-    auto& i = *impl_;
-    i.timeout = timeout;
+    auto& ws = impl_->ws;
+    ws.timeout = timeout;
     char c;
     // Asio reports the peer's close_notify as the end of the TLS stream.
-    return i.await([&](auto handler) { i.stream.async_read_some(net::buffer(&c, 1), handler); }) == net::error::eof;
+    return ws.await([&](auto handler) { ws.stream.async_read_some(net::buffer(&c, 1), handler); }) == net::error::eof;
 }
 
 bool TlsCloseHolder::wait_tcp_closed(std::chrono::milliseconds timeout) {
-    auto& i = *impl_;
-    i.timeout = timeout;
-    std::string rest(64 * 1024, '\0');  // nothing more is expected after the close_notify; skip it if it comes
-    auto ec = i.await([&](auto handler) { net::async_read(i.stream.next_layer(), net::buffer(rest), handler); });
-    return ec == net::error::eof;
+    auto& ws = impl_->ws;
+    ws.timeout = timeout;
+    std::string rest(64 * 1024, '\0');  // nothing is expected after the close_notify; skip it if it comes
+    return ws.await([&](auto handler) { net::async_read(ws.socket(), net::buffer(rest), handler); }) == net::error::eof;
 }
 
 std::optional<TlsFiles> make_self_signed_cert() {
