@@ -36,6 +36,7 @@ if [ -z "${SB_E2E_IN_NETNS:-}" ]; then
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
   command -v ip >/dev/null || missing+=(iproute2)
+  command -v openssl >/dev/null || missing+=(openssl)
   command -v unshare >/dev/null || missing+=(util-linux)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "e2e: installing ${missing[*]}" >&2

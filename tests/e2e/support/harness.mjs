@@ -10,6 +10,8 @@
 import { before, after } from 'node:test';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -34,14 +36,16 @@ export function uniqueRoom(prefix) {
 }
 
 /**
- * Starts a server of its own (for tests that stop and restart it).
- * Resolves to { url, port, stop() } once it printed its listening line.
+ * Starts a server of its own (for tests that stop and restart it, or need
+ * other flags: `args` are appended to the usual ones). Resolves to
+ * { url, port, stop() } once it printed its listening line; `url` is
+ * https:// when the server speaks TLS.
  */
-export function startServer({ port = 0, timeout = 15000 } = {}) {
+export function startServer({ port = 0, timeout = 15000, args = [] } = {}) {
   const exe = process.env.SB_SERVER;
   if (!exe) throw new Error('SB_SERVER is not set: run the suite through tests/e2e/run.sh');
   const child = spawn(exe, ['--host', '127.0.0.1', '--port', String(port), '--web-root', webRoot,
-    '--threads', '2', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    '--threads', '2', '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -54,7 +58,7 @@ export function startServer({ port = 0, timeout = 15000 } = {}) {
     const lines = readline.createInterface({ input: child.stdout });
     lines.once('line', (line) => {
       clearTimeout(timer);
-      const m = /^listening on ws:\/\/([^/]+):(\d+)\/$/.exec(line.trim());
+      const m = /^listening on (wss?):\/\/([^/]+):(\d+)\/$/.exec(line.trim());
       if (!m) {
         child.kill('SIGKILL');
         reject(new Error(`unexpected first server line: ${line}`));
@@ -68,7 +72,8 @@ export function startServer({ port = 0, timeout = 15000 } = {}) {
         child.once('exit', () => { clearTimeout(kill); done(); });
         child.kill('SIGTERM');
       });
-      resolve({ url: `http://127.0.0.1:${m[2]}/`, port: Number(m[2]), stop, process: child });
+      const scheme = m[1] === 'wss' ? 'https' : 'http';
+      resolve({ url: `${scheme}://127.0.0.1:${m[3]}/`, port: Number(m[3]), stop, process: child });
     });
   });
 }
@@ -124,6 +129,25 @@ export function useBrowser() {
   return session;
 }
 
+/**
+ * GET `url` (http or https; a self-signed certificate is accepted, as the
+ * TLS tests use one). Resolves to { status, headers, body }.
+ */
+export function httpGet(url, timeout = 5000) {
+  const u = new URL(url);
+  const mod = u.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.get(u, { rejectUnauthorized: false, timeout }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => { body += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within ${timeout} ms`)));
+    req.on('error', reject);
+  });
+}
+
 const clientServed = new Map(); // base url -> boolean
 
 /** Whether the server serves the client module at /switchboard.js. */
@@ -131,8 +155,8 @@ export async function servesClient(baseUrl) {
   if (!clientServed.has(baseUrl)) {
     let ok = false;
     try {
-      const res = await fetch(new URL('/switchboard.js', baseUrl), { signal: AbortSignal.timeout(5000) });
-      ok = res.ok && (await res.text()).includes('export class Switchboard');
+      const { status, body } = await httpGet(new URL('/switchboard.js', baseUrl));
+      ok = status === 200 && body.includes('export class Switchboard');
     } catch { /* not served */ }
     clientServed.set(baseUrl, ok);
   }
@@ -145,7 +169,8 @@ export async function servesClient(baseUrl) {
  * context serves it from clients/js (static.test.mjs fails loudly then).
  */
 export async function newContext(browser, baseUrl, viewport = { width: 1280, height: 800 }) {
-  const context = await browser.newContext({ viewport });
+  // The TLS tests' certificate is self-signed for 127.0.0.1.
+  const context = await browser.newContext({ viewport, ignoreHTTPSErrors: true });
   await context.grantPermissions(['camera', 'microphone'], { origin: new URL(baseUrl).origin });
   if (!(await servesClient(baseUrl))) {
     await context.route('**/switchboard.js', (route) => route.fulfill({
