@@ -40,7 +40,9 @@ private:
         // The one line that adds signalling: upgrades go to Switchboard.
         if (boost::beast::websocket::is_upgrade(request_)) {
             stream_.expires_never();
-            return adapter_.serve(stream_.release_socket(), std::move(request_));
+            // Whatever the read took past the request goes along: frames of a client that did not wait.
+            return adapter_.serve(stream_.release_socket(), std::move(request_),
+                                  boost::beast::buffers_to_string(buffer_.data()));
         }
 
         response_ = {request_.target() == "/hello" ? http::status::ok : http::status::not_found, request_.version()};

@@ -67,6 +67,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -146,8 +147,14 @@ public:
      * of the socket's executor. A refused handshake (see Hub::admit) and a
      * request that is not a WebSocket upgrade are answered with an HTTP
      * error and closed.
+     *
+     * `already_read`: the bytes your HTTP reader took from the socket past
+     * the request (what is left in your buffer, e.g.
+     * `beast::buffers_to_string(buffer.data())` after `http::async_read`).
+     * A client that does not wait for the 101 may have sent its first
+     * frames with the request; they are read before the socket.
      */
-    void serve(boost::asio::ip::tcp::socket socket, HttpRequest request);
+    void serve(boost::asio::ip::tcp::socket socket, HttpRequest request, std::string_view already_read = {});
 
     /**
      * Serve a freshly accepted socket: read the upgrade request (within

@@ -95,9 +95,12 @@ namespace detail {
  * answer a refusal over HTTP, or accept and run the session. Runs on the
  * stream's executor, which must be a strand (or single-threaded).
  */
-void serve_upgrade(const std::shared_ptr<Adapter::State>& state, PlainStream stream, HttpRequest request);
-void serve_upgrade(const std::shared_ptr<Adapter::State>& state, TlsStream stream, HttpRequest request);
-void serve_upgrade(const std::shared_ptr<Adapter::State>& state, GenericStream stream, HttpRequest request);
+void serve_upgrade(const std::shared_ptr<Adapter::State>& state, PlainStream stream, HttpRequest request,
+                   std::string already_read);
+void serve_upgrade(const std::shared_ptr<Adapter::State>& state, TlsStream stream, HttpRequest request,
+                   std::string already_read);
+void serve_upgrade(const std::shared_ptr<Adapter::State>& state, GenericStream stream, HttpRequest request,
+                   std::string already_read);
 
 /**
  * Signalling messages are small and latency-bound: send each frame at once

@@ -93,7 +93,10 @@ private:
         HttpRequest request = parser_->release();
         if (websocket::is_upgrade(request)) {
             handed_off_ = true;
-            return serve_upgrade(state_, std::move(stream_), std::move(request));
+            // What the read took past the request: frames of a client that did not wait for the 101.
+            auto rest = buffer_.data();
+            return serve_upgrade(state_, std::move(stream_), std::move(request),
+                                 std::string(static_cast<const char*>(rest.data()), rest.size()));
         }
         if (!handler_) {
             response_ = plain_response(http::status::upgrade_required, request.version(),

@@ -101,12 +101,13 @@ const TransportOptions& Adapter::options() const noexcept {
     return state_->options;
 }
 
-void Adapter::serve(net::ip::tcp::socket socket, HttpRequest request) {
+void Adapter::serve(net::ip::tcp::socket socket, HttpRequest request, std::string_view already_read) {
     // The connection needs a strand of its own, whatever executor the
     // caller's socket was accepted on.
     detail::set_no_delay(socket);
-    detail::rehome_on_strand(std::move(socket), [state = state_, r = std::move(request)](auto stream) mutable {
-        detail::serve_upgrade(state, std::move(stream), std::move(r));
+    detail::rehome_on_strand(std::move(socket), [state = state_, r = std::move(request),
+                                                 early = std::string(already_read)](auto stream) mutable {
+        detail::serve_upgrade(state, std::move(stream), std::move(r), std::move(early));
     });
 }
 
@@ -263,11 +264,14 @@ public:
         state_->remove(this);
     }
 
-    void start(HttpRequest request, Admission admission) {
+    /** `already_read`: bytes read past the upgrade request, the client's first frames if it did not wait for the 101.
+     */
+    void start(HttpRequest request, Admission admission, std::string already_read) {
         const auto& o = state_->options;
         end_http_timeouts(bb::get_lowest_layer(stream_.next_layer()));
         stream_.set_listener(this->weak_from_this());
-        handshake_ = std::make_unique<Handshaking>(std::move(request), std::move(admission), stream_.next_layer());
+        handshake_ = std::make_unique<Handshaking>(std::move(request), std::move(admission), std::move(already_read),
+                                                   stream_.next_layer());
         auto& ws = handshake_->ws;
         websocket::stream_base::timeout timeouts;
         timeouts.handshake_timeout = o.handshake_timeout;
@@ -376,6 +380,7 @@ private:
             // Shutdown reached us while the 101 was being written: close
             // without joining the hub, and read until the close ends.
             pump();
+            parse_early_frames(handshake->early_frames);
             do_read();
             return;
         }
@@ -383,6 +388,7 @@ private:
         // the queue must be ready first: they are (we are on the strand).
         session_ = state_->hub.open(std::move(handshake->admission),
                                     std::make_shared<HubConnection<Next>>(this->weak_from_this()));
+        parse_early_frames(handshake->early_frames);
         // A null session means the hub refused the join: it already queued
         // the error and asked us to close; keep reading until the close ends.
         do_read();
@@ -421,6 +427,17 @@ private:
             parse_buffer();
         }
         do_read();
+    }
+
+    /**
+     * Frames the client sent before our 101 came in with the request: they
+     * are the start of the stream, parsed before anything from the socket.
+     */
+    void parse_early_frames(const std::string& early) {
+        if (early.empty()) return;
+        got_data_ = true;
+        buffer_.commit(net::buffer_copy(buffer_.prepare(early.size()), net::buffer(early)));
+        parse_buffer();
     }
 
     /** TLS: bytes arrived in buffer_. */
@@ -615,10 +632,11 @@ private:
     bb::flat_buffer buffer_;
     /** Beast's part: the upgrade request, the admission and the stream that answers it, until the 101 is out. */
     struct Handshaking {
-        Handshaking(HttpRequest r, Admission a, Next& next)
-            : request(std::move(r)), admission(std::move(a)), ws(next) {}
+        Handshaking(HttpRequest r, Admission a, std::string early, Next& next)
+            : request(std::move(r)), admission(std::move(a)), early_frames(std::move(early)), ws(next) {}
         HttpRequest request;
         Admission admission;
+        std::string early_frames;  // sent before the 101: parsed once the user is in the hub
         websocket::stream<Next&, false> ws;
     };
     std::unique_ptr<Handshaking> handshake_;
@@ -644,7 +662,8 @@ private:
 };
 
 template <class Next>
-void serve_upgrade_impl(const std::shared_ptr<Adapter::State>& state, Next stream, HttpRequest request) {
+void serve_upgrade_impl(const std::shared_ptr<Adapter::State>& state, Next stream, HttpRequest request,
+                        std::string already_read) {
     if (!websocket::is_upgrade(request))
         return refuse(state, std::move(stream), request, http::status::bad_request, "not a WebSocket upgrade");
     if (state->stopping())
@@ -657,7 +676,7 @@ void serve_upgrade_impl(const std::shared_ptr<Adapter::State>& state, Next strea
                       admission.reason());
     auto layer = websocket_layer(std::move(stream));
     auto session = std::make_shared<WebSocketSession<decltype(layer)>>(state, std::move(layer));
-    if (state->add(session)) session->start(std::move(request), std::move(admission));
+    if (state->add(session)) session->start(std::move(request), std::move(admission), std::move(already_read));
 }
 
 }  // namespace
@@ -674,16 +693,19 @@ Handshake make_handshake(const HttpRequest& request, const net::ip::tcp::endpoin
     return handshake;
 }
 
-void serve_upgrade(const std::shared_ptr<Adapter::State>& state, PlainStream stream, HttpRequest request) {
-    serve_upgrade_impl(state, std::move(stream), std::move(request));
+void serve_upgrade(const std::shared_ptr<Adapter::State>& state, PlainStream stream, HttpRequest request,
+                   std::string already_read) {
+    serve_upgrade_impl(state, std::move(stream), std::move(request), std::move(already_read));
 }
 
-void serve_upgrade(const std::shared_ptr<Adapter::State>& state, TlsStream stream, HttpRequest request) {
-    serve_upgrade_impl(state, std::move(stream), std::move(request));
+void serve_upgrade(const std::shared_ptr<Adapter::State>& state, TlsStream stream, HttpRequest request,
+                   std::string already_read) {
+    serve_upgrade_impl(state, std::move(stream), std::move(request), std::move(already_read));
 }
 
-void serve_upgrade(const std::shared_ptr<Adapter::State>& state, GenericStream stream, HttpRequest request) {
-    serve_upgrade_impl(state, std::move(stream), std::move(request));
+void serve_upgrade(const std::shared_ptr<Adapter::State>& state, GenericStream stream, HttpRequest request,
+                   std::string already_read) {
+    serve_upgrade_impl(state, std::move(stream), std::move(request), std::move(already_read));
 }
 
 }  // namespace detail

@@ -1,11 +1,15 @@
 // Transport behaviour of the Beast adapter: limits, slow and dead clients,
 // shutdown, concurrency, TLS and the embedding API. Real sockets, short timeouts.
 #include <atomic>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http/read.hpp>
 
 #include "catch.hpp"
 #include "support/client.hpp"
@@ -39,7 +43,81 @@ std::string candidate_to(std::uint64_t to, std::size_t padding) {
         .dump();
 }
 
+/**
+ * The caller's own acceptor and io_context, run by `threads` threads, as a
+ * host application embedding the Adapter has them: every accepted socket
+ * goes to `on_socket` (on an io thread). stop() closes the acceptor and
+ * waits for the io_context to run out of work.
+ */
+class HostAcceptor {
+public:
+    using OnSocket = std::function<void(boost::asio::ip::tcp::socket)>;
+    HostAcceptor(OnSocket on_socket, int threads) : on_socket_(std::move(on_socket)) {
+        accept();
+        for (int i = 0; i < threads; ++i)
+            threads_.emplace_back([this] { io_.run(); });
+    }
+    ~HostAcceptor() { stop(); }
+    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+    void stop() {
+        boost::asio::post(io_, [this] { acceptor_.close(); });
+        for (auto& t : threads_)
+            if (t.joinable()) t.join();
+    }
+
+private:
+    void accept() {
+        acceptor_.async_accept([this](boost::system::error_code ec, boost::asio::ip::tcp::socket socket) {
+            if (ec) return;
+            on_socket_(std::move(socket));
+            accept();
+        });
+    }
+    OnSocket on_socket_;
+    boost::asio::io_context io_;
+    boost::asio::ip::tcp::acceptor acceptor_{io_, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+    std::vector<std::thread> threads_;
+};
+
+/**
+ * A client that does not wait for the 101 joins `room` at `port`: its upgrade
+ * request, one whole candidate for `to` and the first bytes of a second go
+ * out in one write, the rest of the second after the 101. Returns its login.
+ */
+std::optional<json> join_without_waiting(RawClient& client, std::uint16_t port, const std::string& room,
+                                         std::uint64_t to) {
+    auto first = RawClient::text_frame(candidate_to(to, 1));
+    auto second = RawClient::text_frame(candidate_to(to, 2));
+    if (!client.upgrade_with(port, "/room/" + room, first + second.substr(0, 5))) return std::nullopt;
+    auto login = client.next_text();
+    if (!login || !client.write(second.substr(5))) return std::nullopt;
+    return json::parse(*login);
+}
+
+/** `a` receives the two candidates of join_without_waiting, in order, from `from`. */
+void check_early_candidates(WsClient& a, const json& from) {
+    REQUIRE(a.receive_type("user-joined"));
+    for (std::size_t padding : {1, 2}) {
+        auto got = a.receive();
+        REQUIRE(got);
+        CHECK((*got)["type"] == "peer-candidate");
+        CHECK((*got)["from"] == from);
+        CHECK((*got)["candidate"]["candidate"].get<std::string>().size() == padding);
+    }
+}
+
 }  // namespace
+
+TEST_CASE("frames a client sends before the 101 are read and not lost", "[beast]") {
+    TestServer server;
+    WsClient a;
+    REQUIRE(a.login(server.port(), "/room/early"));
+    RawClient early;
+    auto login = join_without_waiting(early, server.port(), "early", a.id());
+    REQUIRE(login);
+    REQUIRE((*login)["type"] == "login");
+    check_early_candidates(a, (*login)["userId"]);
+}
 
 TEST_CASE("a message over the hub's limit is refused by the reader: close 1009", "[beast]") {
     // read_message_max defaults to Limits::max_message_bytes, so the
@@ -326,22 +404,43 @@ TEST_CASE("listen() reports a port in use as an error value", "[beast]") {
     CHECK(error->code == "listen");
 }
 
-TEST_CASE("Adapter embedded in the caller's own acceptor and io_context", "[beast]") {
-    namespace net = boost::asio;
+TEST_CASE("Adapter::serve with the request read by the host passes on what the host read past it", "[beast]") {
+    namespace http = boost::beast::http;
     Hub hub;
-    net::io_context io;
-    net::ip::tcp::acceptor acceptor(io, {net::ip::make_address("127.0.0.1"), 0});
-    auto port = acceptor.local_endpoint().port();
     beast::Adapter adapter(hub, fast_transport());
-    std::function<void()> accept = [&] {
-        acceptor.async_accept([&](boost::system::error_code ec, net::ip::tcp::socket socket) {
-            if (ec) return;
-            adapter.serve(std::move(socket));
-            accept();
-        });
-    };
-    accept();
-    std::thread a_thread([&] { io.run(); }), b_thread([&] { io.run(); });
+    // The host's own HTTP read, as in examples/beast_embed: its buffer may hold frames after the request.
+    HostAcceptor host(
+        [&](boost::asio::ip::tcp::socket socket) {
+            auto stream = std::make_shared<boost::beast::tcp_stream>(std::move(socket));
+            auto buffer = std::make_shared<boost::beast::flat_buffer>();
+            auto request = std::make_shared<beast::HttpRequest>();
+            http::async_read(*stream, *buffer, *request, [&, stream, buffer, request](auto error, std::size_t) {
+                if (error) return;
+                adapter.serve(stream->release_socket(), std::move(*request),
+                              boost::beast::buffers_to_string(buffer->data()));
+            });
+        },
+        1);
+    auto port = host.port();
+
+    WsClient a;
+    REQUIRE(a.login(port, "/room/host"));
+    RawClient early;
+    auto login = join_without_waiting(early, port, "host", a.id());
+    REQUIRE(login);
+    check_early_candidates(a, (*login)["userId"]);
+
+    adapter.close_all();
+    CHECK(a.wait_closed() == 1001);
+    host.stop();  // the early client never answers the close: its close timer ends it
+    CHECK(hub.counters().connections_open == 0);
+}
+
+TEST_CASE("Adapter embedded in the caller's own acceptor and io_context", "[beast]") {
+    Hub hub;
+    beast::Adapter adapter(hub, fast_transport());
+    HostAcceptor host([&](boost::asio::ip::tcp::socket socket) { adapter.serve(std::move(socket)); }, 2);
+    auto port = host.port();
 
     auto a = join(port, "/room/embedded");
     auto b = join(port, "/room/embedded");
@@ -358,8 +457,6 @@ TEST_CASE("Adapter embedded in the caller's own acceptor and io_context", "[beas
     adapter.close_all();
     CHECK(a->wait_closed() == 1001);
     CHECK(b->wait_closed() == 1001);
-    net::post(io, [&] { acceptor.close(); });
-    a_thread.join();
-    b_thread.join();
+    host.stop();
     CHECK(hub.counters().connections_open == 0);
 }

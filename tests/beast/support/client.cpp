@@ -320,11 +320,16 @@ struct RawWebSocket {
         return !await([&](auto handler) { net::async_read(stream, net::buffer(out), handler); });
     }
 
-    /** Upgrade at "/"; true on 101. Reads the response a byte at a time so no frame after it is consumed. */
-    bool upgrade() {
-        std::string request =
-            "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    /**
+     * Upgrade at `target`; true on 101. `early` goes out in the same write
+     * as the request, before the 101 (browsers never do that). Reads the
+     * response a byte at a time so no frame after it is consumed.
+     */
+    bool upgrade(std::string_view target = "/", std::string_view early = {}) {
+        std::string request = "GET " + std::string(target) +
+                              " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        request += early;
         if (!write(net::buffer(request))) return false;
         std::string response, byte(1, '\0');
         while (response.find("\r\n\r\n") == std::string::npos) {
@@ -334,26 +339,37 @@ struct RawWebSocket {
         return response.rfind("HTTP/1.1 101", 0) == 0;
     }
 
+    struct Frame {
+        int opcode;
+        std::string payload;
+    };
+
+    /** The next frame from the server (unmasked, unfragmented as ours are); nullopt on error or timeout. */
+    std::optional<Frame> read_frame() {
+        std::string h(2, '\0');
+        if (!read(h)) return std::nullopt;
+        std::uint64_t length = h[1] & 0x7F;
+        if (length >= 126) {
+            std::string ext(length == 126 ? 2 : 8, '\0');
+            if (!read(ext)) return std::nullopt;
+            length = 0;
+            for (unsigned char c : ext)
+                length = (length << 8) | c;
+        }
+        Frame frame{h[0] & 0x0F, std::string(length, '\0')};
+        if (length && !read(frame.payload)) return std::nullopt;
+        return frame;
+    }
+
     /** Reads server frames (`login` first) until a close frame; its code (1005 if none), 0 if none came. */
     int read_until_close() {
-        while (true) {
-            std::string h(2, '\0');
-            if (!read(h)) return 0;
-            std::uint64_t length = h[1] & 0x7F;
-            if (length >= 126) {
-                std::string ext(length == 126 ? 2 : 8, '\0');
-                if (!read(ext)) return 0;
-                length = 0;
-                for (unsigned char c : ext)
-                    length = (length << 8) | c;
-            }
-            std::string payload(length, '\0');
-            if (length && !read(payload)) return 0;
-            if ((h[0] & 0x0F) == 0x8)
-                return payload.size() >= 2
-                           ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1])
-                           : 1005;
+        while (auto frame = read_frame()) {
+            const auto& p = frame->payload;
+            if (frame->opcode == 0x8)
+                return p.size() >= 2 ? (static_cast<unsigned char>(p[0]) << 8) | static_cast<unsigned char>(p[1])
+                                     : 1005;
         }
+        return 0;
     }
 };
 
@@ -367,6 +383,43 @@ int oversized_frame_close_code(std::uint16_t port, std::uint64_t declared_length
         header[2 + i] = static_cast<unsigned char>(declared_length >> (56 - 8 * i));
     if (!ws.write(net::buffer(header))) return 0;  // 4 zero bytes of mask key, no payload
     return ws.read_until_close();
+}
+
+struct RawClient::Impl {
+    RawWebSocket<tcp::socket> ws;
+};
+
+RawClient::RawClient() : impl_(std::make_unique<Impl>()) {}
+RawClient::~RawClient() = default;
+
+bool RawClient::upgrade_with(std::uint16_t port, std::string_view target, std::string_view early) {
+    return impl_->ws.connect(port) && impl_->ws.upgrade(target, early);
+}
+
+bool RawClient::write(std::string_view bytes) {
+    return impl_->ws.write(net::buffer(bytes.data(), bytes.size()));
+}
+
+std::optional<std::string> RawClient::next_text() {
+    while (auto frame = impl_->ws.read_frame()) {
+        if (frame->opcode == 0x1) return std::move(frame->payload);
+        if (frame->opcode == 0x8) break;
+    }
+    return std::nullopt;
+}
+
+std::string RawClient::text_frame(std::string_view text) {
+    std::string frame{'\x81'};  // FIN + text
+    if (text.size() < 126) {
+        frame += static_cast<char>(0x80 | text.size());
+    } else {
+        frame += static_cast<char>(0x80 | 126);
+        frame += static_cast<char>(text.size() >> 8);
+        frame += static_cast<char>(text.size() & 0xFF);
+    }
+    frame.append(4, '\0');  // mask key 0: the payload goes as it is
+    frame += text;
+    return frame;
 }
 
 struct TlsCloseHolder::Impl {

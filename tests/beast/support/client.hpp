@@ -109,6 +109,31 @@ HttpResult http_request(std::uint16_t port, std::string_view method, std::string
 int oversized_frame_close_code(std::uint16_t port, std::uint64_t declared_length);
 
 /**
+ * A plain WebSocket client that writes raw bytes, for clients that break
+ * rules browsers keep. Blocking calls, each bounded by 5 s.
+ */
+class RawClient {
+public:
+    RawClient();
+    ~RawClient();
+    /**
+     * Connects to 127.0.0.1:port and writes the upgrade request for
+     * `target` with `early` right behind it in the same write, without
+     * waiting for the 101; true when the 101 came.
+     */
+    bool upgrade_with(std::uint16_t port, std::string_view target, std::string_view early);
+    bool write(std::string_view bytes);
+    /** The next text message from the server; nullopt on close, error or timeout. */
+    std::optional<std::string> next_text();
+    /** A client text frame (masked, with a zero key), up to 64 KiB of text. */
+    static std::string text_frame(std::string_view text);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/**
  * A wss client that closes the WebSocket but never ends TLS: it sends a
  * close frame, reads up to the server's close frame, and from then on sends
  * nothing and keeps TCP open. Blocking calls, each bounded by `timeout`.
