@@ -152,17 +152,18 @@ public:
                 if (!deliver(sink, view, ascii)) return used;
                 continue;
             }
-            if (!in_message_) message_ascii_ = true;
             message_ascii_ = message_ascii_ && ascii;
             in_message_ = true;
             message_size_ += n;
             if (message_opcode_ == 1) fragments_.append(view);
             if (!fin) continue;
+            const bool message_ascii = message_ascii_;
             in_message_ = false;
             message_size_ = 0;
+            message_ascii_ = true;
             std::string message;
             message.swap(fragments_);  // the next fragmented message starts from empty storage
-            if (!deliver(sink, message, message_ascii_)) return used;
+            if (!deliver(sink, message, message_ascii)) return used;
         }
         return used;
     }

@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -94,9 +95,7 @@ private:
         if (websocket::is_upgrade(request)) {
             handed_off_ = true;
             // What the read took past the request: frames of a client that did not wait for the 101.
-            auto rest = buffer_.data();
-            return serve_upgrade(state_, std::move(stream_), std::move(request),
-                                 std::string(static_cast<const char*>(rest.data()), rest.size()));
+            return serve_upgrade(state_, std::move(stream_), std::move(request), bb::buffers_to_string(buffer_.data()));
         }
         if (!handler_) {
             response_ = plain_response(http::status::upgrade_required, request.version(),

@@ -264,8 +264,7 @@ public:
         state_->remove(this);
     }
 
-    /** `already_read`: bytes read past the upgrade request, the client's first frames if it did not wait for the 101.
-     */
+    /** `already_read`: bytes read past the upgrade request (frames of a client that did not wait for the 101). */
     void start(HttpRequest request, Admission admission, std::string already_read) {
         const auto& o = state_->options;
         end_http_timeouts(bb::get_lowest_layer(stream_.next_layer()));
