@@ -172,11 +172,10 @@ void HubCore::receive(Member& sender, std::string_view text) {
             fmt::format("too many messages: the limit is {} a second; this one was dropped", limits.rate_per_second));
         return;
     }
-    std::string why;
-    bool not_object = false;
-    auto view = MessageView::parse(text, limits.max_json_depth, &why, &not_object);
+    Error parse_error;
+    auto view = MessageView::parse(text, limits.max_json_depth, &parse_error);
     if (!view) {
-        reject(sender, not_object ? errc::invalid_message : errc::invalid_json, why);
+        reject(sender, parse_error.code, parse_error.message);
         return;
     }
     auto type = view->string("type");

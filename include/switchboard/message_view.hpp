@@ -6,8 +6,10 @@
 // single members; `json()` parses the whole message with nlohmann when a
 // validator prefers a typed struct.
 //
-// As in JavaScript's JSON.parse, when a key occurs twice the last one wins,
-// so a validator sees exactly what the receiving browser will see.
+// Member names must be unique in every object, at every depth (I-JSON, RFC
+// 7493): a text with a duplicate is refused. Parsers disagree on which of two
+// duplicates wins, so a message that has them could show a recipient
+// something other than what the server checked.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +20,8 @@
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
+
+#include <switchboard/errors.hpp>
 
 namespace switchboard {
 
@@ -34,12 +38,13 @@ public:
     };
 
     /**
-     * Check `text` and view it. On failure returns nullopt and sets `why`
-     * to a human sentence; `not_object` tells valid JSON that is not an
-     * object apart from text that is not JSON at all.
+     * Check `text` and view it. On failure returns nullopt and sets `error`:
+     * code errc::invalid_json for text that is not JSON (bad syntax, bad
+     * UTF-8, nesting deeper than `max_depth`), errc::invalid_message for
+     * JSON that is not a message (not an object, a duplicate member name),
+     * and a human sentence.
      */
-    static std::optional<MessageView> parse(std::string_view text, int max_depth, std::string* why = nullptr,
-                                            bool* not_object = nullptr);
+    static std::optional<MessageView> parse(std::string_view text, int max_depth, Error* error = nullptr);
 
     MessageView(MessageView&&) noexcept;
     MessageView& operator=(MessageView&&) noexcept;
@@ -48,10 +53,10 @@ public:
     /** The whole text this view was parsed from. */
     std::string_view text() const noexcept { return text_; }
 
-    /** All members, in the order written (duplicates included). */
+    /** All members, in the order written. */
     const std::vector<Member>& members() const noexcept { return members_; }
 
-    /** Raw JSON text of member `key` (last occurrence), or nullopt. */
+    /** Raw JSON text of member `key`, or nullopt. */
     std::optional<std::string_view> raw(std::string_view key) const noexcept;
 
     /** Member `key` as a decoded string; nullopt if absent or not a string. */

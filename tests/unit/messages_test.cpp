@@ -149,7 +149,6 @@ TEST_CASE("validate_description_message rejects malformed descriptions", "[messa
         R"({"desc":{"type":"Offer","sdp":"v=0"}})",
         R"({"desc":{"type":"candidate","sdp":"v=0"}})",
         R"({"desc":{"type":1,"sdp":"v=0"}})",
-        R"({"desc":{"type":"offer","sdp":"v=0","type":"bogus"}})",
     };
     for (const char* text : bad) {
         INFO(text);
