@@ -1,0 +1,230 @@
+// http_request_fuzz: the bundled server's plain-HTTP answers (server/web.cpp)
+// and the hub's admission, for any request bytes.
+//
+// The input goes through Beast's request_parser<string_body> (put() in a
+// loop, the server's 16 KiB body limit), up to 8 requests one after another
+// as on a keep-alive connection. Each complete request is then:
+//   - answered by make_web_handler over a web root made once at startup in a
+//     temporary directory: a few files, a subdirectory, a symlink to a secret
+//     file next to the root, a symlink to the directory above the root, and
+//     an absolute symlink to the secret. Checks: no exception; the status is
+//     200, 400, 403, 404 or 405, and 405 exactly for methods other than GET
+//     and HEAD; no answer ever contains the secret; a 200's body is one of
+//     the files under the root, the bundled client, "ok\n" or the metrics
+//     (empty for HEAD);
+//   - turned into a Handshake (target split at the first '?', headers copied)
+//     for room_from_path and Hub::admit. Checks: room_from_path gives "" for
+//     "/", the name for "/room/<1-64 of A-Za-z0-9._~->" and nothing otherwise;
+//     admit answers 101, 403 or 404: 404 exactly when the path has no room,
+//     403 exactly for an Origin other than the allowed one, and an admitted
+//     room is the path's.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <switchboard/hub.hpp>
+
+#include "fuzz_check.hpp"
+#include "web.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace http = boost::beast::http;
+using switchboard::fuzz::printable;
+
+constexpr std::string_view secret = "SECRET 5f0c2e: this file is outside the web root\n";
+constexpr std::string_view allowed_origin = "http://localhost:8080";
+
+/** The temporary web root and what it holds, made once, removed at exit. */
+struct WebRoot {
+    fs::path base;
+    std::set<std::string> servable;  // bodies a 200 may carry
+
+    WebRoot() {
+        std::string pattern = (fs::temp_directory_path() / "switchboard-fuzz-web-XXXXXX").string();
+        FUZZ_CHECK(mkdtemp(pattern.data()) != nullptr, "mkdtemp failed");
+        base = pattern;
+        const fs::path root = base / "root";
+        fs::create_directories(root / "sub");
+        fs::create_directories(root / "empty");
+        write(base / "secret.txt", std::string(secret));
+        write(base / "client.js", "// the bundled client\n");
+        write(root / "index.html", "<!doctype html><title>index</title>\n");
+        write(root / "app.js", "console.log('app');\n");
+        write(root / "style.css", "body { margin: 0 }\n");
+        write(root / "a b%.txt", "a file with a space and a percent sign\n");
+        write(root / "sub" / "index.html", "<!doctype html><title>sub</title>\n");
+        write(root / "sub" / "notes.txt", "notes\n");
+        fs::create_symlink("../secret.txt", root / "secret-link");
+        fs::create_symlink(base / "secret.txt", root / "absolute-link");
+        fs::create_directory_symlink("../..", root / "sub" / "up");
+        fs::create_symlink("app.js", root / "inside-link");
+        servable.insert("ok\n");
+    }
+
+    void write(const fs::path& file, const std::string& content) {
+        std::ofstream(file, std::ios::binary) << content;
+        if (content != secret) servable.insert(content);
+    }
+};
+
+WebRoot& web_root() {
+    static WebRoot* root = [] {
+        auto* r = new WebRoot;
+        std::atexit([] {
+            std::error_code ec;
+            fs::remove_all(web_root().base, ec);
+        });
+        return r;
+    }();
+    return *root;
+}
+
+switchboard::Hub& hub() {
+    static switchboard::Hub* h = [] {
+        switchboard::Options o;
+        o.allowed_origins = {std::string(allowed_origin)};
+        return new switchboard::Hub(o);
+    }();
+    return *h;
+}
+
+const switchboard::beast::HttpHandler& handler() {
+    static const auto* h = new switchboard::beast::HttpHandler(
+        switchboard::server::make_web_handler(hub(), {web_root().base / "root", web_root().base / "client.js"}));
+    return *h;
+}
+
+/** The room a path names, written from the protocol's rules. */
+std::optional<std::string> expected_room(std::string_view path) {
+    if (path == "/") return std::string();
+    if (path.substr(0, 6) != "/room/") return std::nullopt;
+    auto name = path.substr(6);
+    if (name.empty() || name.size() > 64) return std::nullopt;
+    for (char c : name) {
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                  c == '~' || c == '-';
+        if (!ok) return std::nullopt;
+    }
+    return std::string(name);
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+void check_web_answer(const switchboard::beast::HttpRequest& request) {
+    const std::string target(request.target());
+    switchboard::beast::HttpResponse response;
+    try {
+        response = handler()(request);
+    } catch (const std::exception& e) {
+        FUZZ_CHECK(false, std::string("the web handler threw: ") + e.what() + "; target " + printable(target));
+    }
+    const unsigned status = response.result_int();
+    const bool get_or_head = request.method() == http::verb::get || request.method() == http::verb::head;
+    const std::string& body = response.body();
+    FUZZ_CHECK(status == 200 || status == 400 || status == 403 || status == 404 || status == 405,
+               "status " + std::to_string(status) + " for " + printable(target));
+    FUZZ_CHECK((status == 405) == !get_or_head, "status " + std::to_string(status) + " for method " +
+                                                    std::string(request.method_string()) + " " + printable(target));
+    FUZZ_CHECK(body.find(secret.substr(0, 13)) == std::string::npos,
+               "status " + std::to_string(status) + " with the secret for " + printable(target));
+    if (status != 200) return;
+    if (request.method() == http::verb::head) {
+        FUZZ_CHECK(body.empty(), "HEAD answered with a body for " + printable(target));
+        return;
+    }
+    const bool metrics = body.rfind("# HELP switchboard_connections_open ", 0) == 0;
+    FUZZ_CHECK(metrics || web_root().servable.count(body) == 1,
+               "200 with a body that is no file of the root for " + printable(target) + ": " + printable(body, 200));
+}
+
+void check_admission(const switchboard::beast::HttpRequest& request) {
+    const std::string target(request.target());
+    switchboard::Handshake handshake;
+    const auto question = target.find('?');
+    handshake.path = target.substr(0, question);
+    if (question != std::string::npos) handshake.query = target.substr(question + 1);
+    std::optional<std::string> origin;
+    for (const auto& field : request) {
+        handshake.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+        if (!origin && iequals(std::string(field.name_string()), "origin")) origin = std::string(field.value());
+    }
+    handshake.remote_address = "192.0.2.1";
+
+    const auto room = switchboard::room_from_path(handshake.path);
+    const auto expected = expected_room(handshake.path);
+    FUZZ_CHECK(room == expected, "room_from_path(" + printable(handshake.path) + ") gave " +
+                                     (room ? "'" + printable(*room) + "'" : std::string("nothing")) + ", expected " +
+                                     (expected ? "'" + printable(*expected) + "'" : std::string("nothing")));
+
+    // Upgrade validation (Host, Sec-WebSocket-Key) happens before admission
+    // in the adapter; when it is a function of its own, call it here on
+    // `request` and check its verdict.
+
+    const auto path = handshake.path;
+    auto admission = hub().admit(std::move(handshake));
+    const int status = admission.status();
+    const bool bad_origin = origin && !origin->empty() && *origin != allowed_origin;
+    const int expected_status = !expected ? 404 : bad_origin ? 403 : 101;
+    FUZZ_CHECK(status == expected_status, "admit(" + printable(path) + ") answered " + std::to_string(status) +
+                                              ", expected " + std::to_string(expected_status));
+    FUZZ_CHECK(admission ? admission.reason().empty() : !admission.reason().empty(), "reason: " + admission.reason());
+    if (!admission) return;
+    const std::string& name = admission.room();
+    FUZZ_CHECK(name == *expected, "admitted to room '" + printable(name) + "' for " + printable(path));
+    FUZZ_CHECK(name.size() <= 64, "a room name of " + std::to_string(name.size()) + " bytes");
+    for (char c : name)
+        FUZZ_CHECK(std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-").find(c) !=
+                       std::string_view::npos,
+                   "a room name with " + printable(std::string(1, c)));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    (void)web_root();
+    (void)handler();
+    return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    // Requests one after another on one connection, as keep-alive reads them.
+    std::size_t used = 0;
+    for (int requests = 0; requests < 8 && used < size; ++requests) {
+        http::request_parser<http::string_body> parser;
+        parser.eager(true);
+        parser.body_limit(16 * 1024);  // as the server's HTTP sessions
+        boost::beast::error_code ec;
+        while (used < size && !parser.is_done()) {
+            std::size_t n = parser.put(boost::asio::buffer(data + used, size - used), ec);
+            used += n;
+            if (ec || n == 0) break;  // need_more here means the request is cut short
+        }
+        if (!parser.is_done()) return 0;
+        const auto& request = parser.get();
+        check_web_answer(request);
+        check_admission(request);
+    }
+    return 0;
+}
