@@ -249,9 +249,17 @@ void HubCore::route(Member& sender, const MessageView& view, std::string_view ty
     }
     out->push_back('}');
     auto size = out->size();
-    if (!directory_->deliver(sender.room(), *to, std::move(out))) {
-        reject(sender, errc::unknown_recipient, fmt::format("user {} is not in this room", *to), type, *to);
-        return;
+    switch (directory_->deliver(sender.room(), *to, std::move(out))) {
+        case Delivery::delivered:
+            break;
+        case Delivery::no_such_user:
+            reject(sender, errc::unknown_recipient, fmt::format("user {} is not in this room", *to), type, *to);
+            return;
+        case Delivery::refused:
+            reject(sender, errc::recipient_busy,
+                   fmt::format("user {} has too many messages waiting; this one was dropped: send it again later", *to),
+                   type, *to);
+            return;
     }
     routed_.fetch_add(1, std::memory_order_relaxed);
     bytes_routed_.fetch_add(size, std::memory_order_relaxed);

@@ -66,16 +66,15 @@ public:
         return users_.count(id) != 0;
     }
 
-    bool deliver(const std::string& room, UserId to, const Payload& message) override {
+    Delivery deliver(const std::string& room, UserId to, const Payload& message) override {
         std::shared_ptr<Member> target;
         {
             std::shared_lock lock(mutex_);
             auto it = users_.find(to);
-            if (it == users_.end() || it->second->room() != room) return false;
+            if (it == users_.end() || it->second->room() != room) return Delivery::no_such_user;
             target = it->second;
         }
-        target->deliver(message);
-        return true;
+        return target->offer(message) ? Delivery::delivered : Delivery::refused;
     }
 
     std::size_t broadcast(const std::string& room, const Payload& message, UserId except,

@@ -16,10 +16,20 @@
 //     the body;
 //   - text messages go to `hub.receive()`, one at a time, in order;
 //   - outgoing messages wait in a bounded per-connection queue (see
-//     `TransportOptions`); a client that reads too slowly for it is closed
-//     with 1008 "too slow" and counted as transport close "slow-consumer";
-//     whatever is queued when the previous send ends goes out together,
-//     several frames per send call;
+//     `TransportOptions`): messages routed from other users may take half
+//     of it (beyond that the sender gets `recipient-busy`), the server's
+//     own messages the rest; a client whose queue overflows even so is
+//     closed with 1008 "too slow" and counted as transport close
+//     "slow-consumer"; whatever is queued when the previous send ends goes
+//     out together, several frames per send call;
+//   - pings are answered with pongs in the same queue; while one waits, a
+//     newer ping replaces its payload, so a ping flood costs one frame;
+//   - a close frame from the client, a protocol error, a keep-alive
+//     timeout or a close asked for by the hub take the user out of the hub
+//     at once (the others get `user-left`); the closing handshake then has
+//     `handshake_timeout`, even if the client has stopped reading;
+//   - upgrade requests without a Host header, or whose Sec-WebSocket-Key is
+//     not 16 bytes in base64, get HTTP 400 (RFC 6455 4.2.1, RFC 9112);
 //   - messages longer than the hub's `Limits::max_message_bytes` are refused
 //     by the WebSocket reader itself: close 1009, counted "message-too-big"
 //     (so clients of this adapter never see the `message-too-large` error
@@ -30,8 +40,8 @@
 //     is not UTF-8 with 1007;
 //   - keep-alive: the server pings a client that sent nothing for half the
 //     idle timeout; one that then sends nothing, not even the pong, for
-//     another half is dropped, counted "keepalive-timeout", and the others
-//     get `user-left`.
+//     another half is dropped (close 1008 "keep-alive timeout", best
+//     effort), counted "keepalive-timeout", and the others get `user-left`.
 //
 // Threads: every connection runs on its own strand of the io_context, so an
 // io_context may be run by any number of threads. `Connection::send` and
@@ -88,10 +98,13 @@ using HttpResponse = boost::beast::http::response<boost::beast::http::string_bod
 struct TransportOptions {
     /**
      * Outgoing queue bound, per connection: messages waiting behind the
-     * batch being written. A message that would take the queue over either bound
-     * closes the connection instead (1008 "too slow", transport close
-     * "slow-consumer") and drops what was queued. A single message is always
-     * accepted by an empty queue, however large.
+     * batch being written. A message routed from another user is refused
+     * once the queue holds half of either bound (the hub answers its
+     * sender `recipient-busy`; see Connection::offer). A message from the
+     * server itself that would take the queue over either bound closes the
+     * connection instead (1008 "too slow", transport close "slow-consumer")
+     * and drops what was queued. A single message is always accepted by an
+     * empty queue, however large.
      */
     std::size_t queue_max_messages = 1024;
     std::size_t queue_max_bytes = 4 * 1024 * 1024;

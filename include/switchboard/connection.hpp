@@ -17,7 +17,7 @@ namespace switchboard {
  * One client's outgoing half, as the hub sees it.
  *
  * Contract for implementers:
- * - `send` and `close` may be called from any thread, concurrently, and must
+ * - `send`, `offer` and `close` may be called from any thread, concurrently, and must
  *   not block: queue the work onto the transport (a strand, an event loop).
  * - The hub never calls them while holding one of its own locks, so an
  *   implementation may call back into the hub (the local participant does).
@@ -32,8 +32,26 @@ class Connection {
 public:
     virtual ~Connection() = default;
 
-    /** Queue one text message for the client. */
+    /**
+     * Queue one text message from the server itself (`login`, presence,
+     * errors, host replies). A client too slow for these, i.e. whose queue
+     * overflows with them, is closed (1008, transport close "slow-consumer").
+     */
     virtual void send(std::shared_ptr<const std::string> text) = 0;
+
+    /**
+     * Queue one message routed from another user, or refuse it: return
+     * false when the queue already holds more than its share for routed
+     * messages (the bundled adapters: half of their bound). The hub then
+     * answers the sender `recipient-busy` and this connection stays open,
+     * so no user can get another one closed by sending it more than it can
+     * take at once; only the server's own messages may fill the rest.
+     * The default sends and accepts, for transports without a bound.
+     */
+    virtual bool offer(std::shared_ptr<const std::string> text) {
+        send(std::move(text));
+        return true;
+    }
 
     /** Close the WebSocket with `code` (see close_code) and a short reason. */
     virtual void close(int code, std::string_view reason) = 0;

@@ -26,6 +26,7 @@ inline constexpr std::string_view unknown_type = "unknown-type";            ///<
 inline constexpr std::string_view unknown_recipient = "unknown-recipient";  ///< `to` is not in the room
 inline constexpr std::string_view message_too_large = "message-too-large";  ///< over Limits::max_message_bytes
 inline constexpr std::string_view rate_limited = "rate-limited";            ///< over the per-connection rate
+inline constexpr std::string_view recipient_busy = "recipient-busy";        ///< `to` has too much queued already
 inline constexpr std::string_view room_full = "room-full";                  ///< Limits::max_users_per_room reached
 inline constexpr std::string_view too_many_rooms = "too-many-rooms";        ///< Limits::max_rooms reached
 inline constexpr std::string_view forbidden = "forbidden";                  ///< a server-only type sent by a client

@@ -4,7 +4,8 @@
 // `websocketpp::server<websocketpp::config::asio>`, its io_service, its
 // threads, its HTTP handler and its listening socket; the `Adapter`
 // installs the WebSocket handlers on it (validate, open, message, close,
-// fail, pong, pong_timeout) and turns every WebSocket into a hub session.
+// fail, ping, pong, pong_timeout) and turns every WebSocket into a hub
+// session.
 //
 // What the adapter does for every WebSocket (the same as the Beast adapter,
 // with the same option names):
@@ -13,10 +14,21 @@
 //     refuse it; a refused upgrade is answered with that HTTP status (403,
 //     404) and the reason as the body; during shutdown, 503;
 //   - text messages go to `hub.receive()`, one at a time, in order;
-//   - outgoing messages wait in websocketpp's own per-connection buffer; a
-//     message that would take it over `TransportOptions::queue_max_bytes`
-//     closes the connection instead (1008 "too slow", transport close
-//     "slow-consumer");
+//   - upgrade requests without a Host header, or whose Sec-WebSocket-Key
+//     is not 16 bytes in base64, get HTTP 400;
+//   - outgoing messages wait in websocketpp's own per-connection buffer:
+//     messages routed from other users may fill half of
+//     `TransportOptions::queue_max_bytes` (beyond that the sender gets
+//     `recipient-busy`); a message from the server itself that would take
+//     it over the whole bound closes the connection instead (1008 "too
+//     slow", transport close "slow-consumer");
+//   - websocketpp answers pings itself; a client that keeps pinging while
+//     its connection is backed up (it does not read) is owed at most 64
+//     pongs, then closed as "slow-consumer";
+//   - a close frame from the client: websocketpp tells an adapter only when
+//     its closing handshake has ended, so the user leaves the hub then, at
+//     most `handshake_timeout` later when the client has stopped reading
+//     (the Beast adapter takes it out at once);
 //   - messages longer than `read_message_max` (default: the hub's
 //     `Limits::max_message_bytes`) are refused by websocketpp's reader:
 //     close 1009, counted "message-too-big";
@@ -74,8 +86,11 @@ using Server = ::websocketpp::server<::websocketpp::config::asio>;
 struct TransportOptions {
     /**
      * Bound on the bytes waiting in websocketpp's outgoing buffer of one
-     * connection. A message that would take it over closes the connection
-     * instead (1008 "too slow", transport close "slow-consumer"). A single
+     * connection. Messages routed from other users are refused once they
+     * would take it over half of this (the sender gets `recipient-busy`).
+     * A message from the server itself that would take it over the whole
+     * closes the connection instead (1008 "too slow", transport close
+     * "slow-consumer"). A single
      * message is always accepted by an empty buffer, however large.
      * (websocketpp reports bytes only, so there is no message-count bound
      * as in the Beast adapter.)

@@ -6,7 +6,8 @@
 // them (server frames are unmasked: a 2-10 byte header) and writes every
 // header and payload with one gathered send, up to 64 buffers a call.
 // Control frames (pong, ping, close) join the same ordered queue, so two
-// writes never overlap, and nothing follows a close frame. Reads pass
+// writes never overlap, and nothing follows a close frame. At most one pong
+// waits: a newer one replaces it. Reads pass
 // straight through.
 //
 // Strand-only: every member runs on the connection's strand.
@@ -85,6 +86,14 @@ public:
         frame->push_back(static_cast<char>(payload.size()));
         frame->append(payload);
         if (opcode == 0x8) close_sent_ = true;
+        if (opcode == 0xA && pending_pong_ < pending_.size()) {
+            // A pong still waiting answers only the latest ping (RFC 6455
+            // 5.5.3): a client that floods pings and never reads costs one
+            // frame, not one per ping.
+            pending_[pending_pong_].payload = std::move(frame);
+            return;
+        }
+        if (opcode == 0xA) pending_pong_ = pending_.size();
         pending_.push_back(Segment{std::move(frame), {}, 0});
         flush();
     }
@@ -147,6 +156,7 @@ private:
         if (!listener) return;  // the session is being destroyed
         writing_ = true;
         in_flight_.swap(pending_);
+        pending_pong_ = no_pong;
         buffers_.clear();
         buffers_.reserve(2 * in_flight_.size());
         for (const auto& s : in_flight_) {
@@ -193,6 +203,7 @@ private:
         if (ec) {
             error_ = ec;
             pending_.clear();
+            pending_pong_ = no_pong;
         } else if (!pending_.empty()) {
             flush();
             return;
@@ -213,6 +224,8 @@ private:
     std::size_t written_ = 0;                         // buffers_[..written_] are sent
     std::unique_ptr<Waiter> drained_;
     boost::beast::error_code error_;
+    static constexpr std::size_t no_pong = static_cast<std::size_t>(-1);
+    std::size_t pending_pong_ = no_pong;  // index in pending_ of a pong not yet in flight
     bool writing_ = false;
     bool close_sent_ = false;  // nothing may follow a close frame
 };

@@ -1,6 +1,7 @@
 // Accepting, TLS and HTTP: everything before a request turns out to be a
 // WebSocket upgrade (then websocket_session.cpp takes the stream over).
 #include "detail.hpp"
+#include "upgrade_request.hpp"
 
 #include <optional>
 #include <thread>
@@ -97,7 +98,9 @@ private:
             // What the read took past the request: frames of a client that did not wait for the 101.
             return serve_upgrade(state_, std::move(stream_), std::move(request), bb::buffers_to_string(buffer_.data()));
         }
-        if (!handler_) {
+        if (auto bad = missing_host(request)) {
+            response_ = plain_response(http::status::bad_request, request.version(), bad->reason + "\n");
+        } else if (!handler_) {
             response_ = plain_response(http::status::upgrade_required, request.version(),
                                        "this endpoint speaks WebSocket only\n");
             response_.set(http::field::upgrade, "websocket");
@@ -114,7 +117,8 @@ private:
         response_.version(request.version());
         if (!response_.has_content_length() || request.method() != http::verb::head) response_.prepare_payload();
         if (!response_.count(http::field::server)) response_.set(http::field::server, "switchboard");
-        response_.keep_alive(request.keep_alive() && handler_ && !state_->stopping());
+        response_.keep_alive(request.keep_alive() && handler_ && !state_->stopping() &&
+                             response_.result() != http::status::bad_request);
         http::async_write(stream_, response_, bb::bind_front_handler(&HttpSession::on_write, this->shared_from_this()));
     }
 

@@ -3,6 +3,7 @@
 #include "batching_stream.hpp"
 #include "detail.hpp"
 #include "frame_reader.hpp"
+#include "upgrade_request.hpp"
 
 #include <algorithm>
 #include <type_traits>
@@ -199,7 +200,11 @@ class HubConnection final : public Connection {
 public:
     explicit HubConnection(std::weak_ptr<WebSocketSession<Next>> session) : session_(std::move(session)) {}
     void send(std::shared_ptr<const std::string> text) override {
-        if (auto s = session_.lock()) s->send(std::move(text));
+        if (auto s = session_.lock()) s->push(std::move(text), false);
+    }
+    bool offer(std::shared_ptr<const std::string> text) override {
+        auto s = session_.lock();
+        return !s || s->push(std::move(text), true);  // a connection already gone drops it, as send does
     }
     void close(int code, std::string_view reason) override {
         if (auto s = session_.lock()) s->close(code, reason);
@@ -285,10 +290,21 @@ public:
 
     // ---- any thread ----
 
-    void send(std::shared_ptr<const std::string> text) {
+    /**
+     * Queue one message. A `routed` one (from another user) is refused,
+     * false, once the queue holds half its bound; the server's own messages
+     * may fill the rest, and one that would overflow it closes the
+     * connection as too slow. So other users can never get a client that
+     * reads closed: they get `recipient-busy` instead.
+     */
+    bool push(std::shared_ptr<const std::string> text, bool routed) {
         std::unique_lock lock(mutex_);
-        if (closing_) return;
+        if (closing_) return true;  // dropped, like everything sent to a closing connection
         const auto& o = state_->options;
+        const std::size_t share = routed ? 2 : 1;
+        if (!queue_.empty() && routed &&
+            (queue_.size() >= o.queue_max_messages / share || queued_bytes_ + text->size() > o.queue_max_bytes / share))
+            return false;
         if (!queue_.empty() &&
             (queue_.size() >= o.queue_max_messages || queued_bytes_ + text->size() > o.queue_max_bytes)) {
             closing_ = true;
@@ -299,14 +315,15 @@ public:
             state_->hub.count_transport_close("slow-consumer");
             state_->log(LogLevel::info, "closing {}: too slow to read its messages", label());
             net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->begin_close(); });
-            return;
+            return true;
         }
         queued_bytes_ += text->size();
         queue_.push_back(std::move(text));
-        if (write_scheduled_) return;
+        if (write_scheduled_) return true;
         write_scheduled_ = true;
         lock.unlock();
         net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->pump(); });
+        return true;
     }
 
     void close(int code, std::string_view reason) override {
@@ -337,11 +354,15 @@ public:
 
     void on_pong() {}
 
-    /** The client closed: answer with the same code (unless we already sent ours), then hang up once it is out. */
+    /**
+     * The client closed: it leaves the hub now, whatever the state of our
+     * writes; we answer with the same code (unless we already sent ours)
+     * and hang up once that is out, or after handshake_timeout.
+     */
     void on_close(int code, std::string_view) {
         stop_sending();
         if (!stream_.close_sent()) stream_.write_control(0x8, code == 1005 ? std::string() : close_payload(code, {}));
-        hang_up_when_written();
+        finish_close();
     }
 
     /** The client broke the protocol: fail the connection with `code` at once. */
@@ -354,7 +375,7 @@ public:
         }
         stop_sending();
         stream_.write_control(0x8, close_payload(code, why));
-        hang_up_when_written();
+        finish_close();
     }
 
 private:
@@ -486,8 +507,11 @@ private:
             if (!stream_.close_sent()) {
                 state_->hub.count_transport_close("keepalive-timeout");
                 state_->log(LogLevel::info, "dropped {}: no answer to keep-alive pings", label());
+                // Best effort: a peer that is really gone never reads it.
+                stop_sending();
+                stream_.write_control(0x8, close_payload(close_code::policy_violation, "keep-alive timeout"));
             }
-            teardown();
+            finish_close();
             return;
         }
         arm_keepalive();
@@ -531,24 +555,38 @@ private:
         pump();
     }
 
-    /** A close was asked for (by the hub, shutdown, or an overflow): flush, close, and never wait forever. */
+    /**
+     * A close was asked for (by the hub, shutdown, or an overflow): the
+     * user leaves the hub now; what was queued before the close goes out,
+     * then our close frame, and the client's answer ends the connection
+     * (on_close), or handshake_timeout does.
+     */
     void begin_close() {
         if (torn_down_ || force_close_) return;
+        arm_close_timer();
+        leave_hub();
+        pump();  // not before the handshake is done: on_accept pumps then
+    }
+
+    /** After the close handshake, or instead of it: leave the hub, hang up once our last frame is out. */
+    void finish_close() {
+        if (torn_down_) return;
+        if (!force_close_) arm_close_timer();
+        leave_hub();
+        stream_.when_drained([self = this->shared_from_this()](bb::error_code ec) {
+            if (ec) return self->teardown();
+            self->end_tls_then_teardown();
+        });
+    }
+
+    /** Whatever happens to our writes, the connection is gone handshake_timeout from now. */
+    void arm_close_timer() {
         force_close_ = std::make_unique<Timer>(stream_.get_executor(), state_->options.handshake_timeout);
         force_close_->async_wait([self = this->shared_from_this()](bb::error_code ec) {
             if (!ec && !self->torn_down_) {
                 self->state_->log(LogLevel::debug, "{}: closing handshake timed out", self->label());
                 self->teardown();
             }
-        });
-        pump();  // not before the handshake is done: on_accept pumps then
-    }
-
-    /** After the close handshake: hang up once our last frame is out. */
-    void hang_up_when_written() {
-        stream_.when_drained([self = this->shared_from_this()](bb::error_code ec) {
-            if (ec) return self->teardown();
-            self->end_tls_then_teardown();
         });
     }
 
@@ -557,12 +595,13 @@ private:
      * session ends with close_notify (and the client's answer, waited for at
      * most handshake_timeout) before the TCP close, so clients see a clean
      * end instead of a truncated stream. Only when no read is in flight
-     * (the reader is done); leave() has stopped every other writer.
+     * (the reader is done); closing has stopped every other writer.
      */
     void end_tls_then_teardown() {
         if constexpr (is_tls_stream<Next>::value) {
             if (torn_down_ || !reader_.done()) return teardown();
-            leave();
+            leave_hub();
+            torn_down_ = true;  // nothing else writes; only the TLS shutdown below, then the TCP close
             force_close_ = std::make_unique<Timer>(stream_.get_executor(), state_->options.handshake_timeout);
             force_close_->async_wait([self = this->shared_from_this()](bb::error_code ec) {
                 if (!ec) close_lowest_layer(self->stream_);
@@ -579,15 +618,18 @@ private:
     /** The socket is gone (or going): leave, and close it. */
     void teardown() {
         if (torn_down_) return;
-        leave();
+        torn_down_ = true;
+        stop_sending();
+        leave_hub();
+        if (force_close_) force_close_->cancel();
         close_lowest_layer(stream_);
     }
 
-    /** Once: tell the hub, drop everything queued, stop the timers. */
-    void leave() {
-        torn_down_ = true;
-        stop_sending();
-        if (force_close_) force_close_->cancel();
+    /**
+     * Once: tell the hub (the others get `user-left`) and stop the
+     * keep-alive. What is queued still goes out (an `error` before a close).
+     */
+    void leave_hub() {
         keepalive_.cancel();
         if (auto session = std::move(session_)) state_->hub.leave(*session);
     }
@@ -665,6 +707,8 @@ void serve_upgrade_impl(const std::shared_ptr<Adapter::State>& state, Next strea
                         std::string already_read) {
     if (!websocket::is_upgrade(request))
         return refuse(state, std::move(stream), request, http::status::bad_request, "not a WebSocket upgrade");
+    if (auto bad = bad_upgrade(request))
+        return refuse(state, std::move(stream), request, http::status::bad_request, bad->reason);
     if (state->stopping())
         return refuse(state, std::move(stream), request, http::status::service_unavailable, "server shutting down");
     bb::error_code ec;

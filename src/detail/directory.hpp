@@ -26,6 +26,12 @@ struct JoinOutcome {
     std::vector<UserId> present;
 };
 
+enum class Delivery {
+    delivered,
+    no_such_user,  ///< `to` is not in the room
+    refused,       ///< its connection refused it (Connection::offer)
+};
+
 class Directory {
 public:
     virtual ~Directory() = default;
@@ -43,8 +49,11 @@ public:
     /** Is `id` joined anywhere? */
     virtual bool contains(UserId id) const = 0;
 
-    /** Deliver to `to` if it is in `room`; false when it is not. Must not call a connection under a lock. */
-    virtual bool deliver(const std::string& room, UserId to, const Payload& message) = 0;
+    /**
+     * Offer a routed message to `to` if it is in `room` (Member::offer).
+     * Must not call a connection under a lock.
+     */
+    virtual Delivery deliver(const std::string& room, UserId to, const Payload& message) = 0;
 
     /** Deliver to every member of `room` except `except` that joined before `before_seq`. */
     virtual std::size_t broadcast(const std::string& room, const Payload& message, UserId except,

@@ -52,6 +52,22 @@ public:
         connection->send(std::move(message));
     }
 
+    /**
+     * Queue a message routed from another user, unless the connection
+     * refuses it (Connection::offer): false then. Before `login` it waits
+     * like any other message.
+     */
+    bool offer(Payload message) {
+        if (!welcomed_.load(std::memory_order_acquire)) {
+            std::unique_lock lock(mutex_);
+            if (!welcomed_.load(std::memory_order_relaxed)) {
+                pending_.push_back(std::move(message));
+                return true;
+            }
+        }
+        return connection->offer(std::move(message));
+    }
+
     /** Send `login`, then whatever arrived for this user meanwhile, in order. */
     void welcome(Payload login) {
         connection->send(std::move(login));

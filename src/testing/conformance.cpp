@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client.hpp"
+#include "raw_client.hpp"
 
 namespace switchboard::testing {
 namespace {
@@ -519,56 +520,271 @@ void binary_frame(const Target& t, const KitOptions& k) {
     run.expect_counted("binary-frame", "after closing alice with 1003");
 }
 
+/** A raw client joined to "/" (its login read), with a small receive buffer so that not reading backs it up quickly. */
+struct RawUser {
+    detail::RawClient raw;
+    UserId id = 0;
+};
+
+std::unique_ptr<RawUser> raw_join(Run& run, std::string_view name) {
+    auto u = std::make_unique<RawUser>();
+    if (!u->raw.connect(run.port, 4096, run.kit.timeout)) fail("{} could not connect: {}", name, u->raw.error());
+    int status = u->raw.request(detail::RawClient::upgrade_request("/"), run.kit.timeout);
+    if (status != 101) fail("{} expected its upgrade to be accepted (101), but got {}", name, status);
+    auto login = u->raw.next_frame(run.kit.timeout);
+    json m = login ? json::parse(login->payload, nullptr, false) : json();
+    if (!m.is_object() || m.value("type", "") != "login" || !m.contains("userId"))
+        fail("{} expected `login` as its first frame, but got {}", name, login ? login->payload : "nothing");
+    u->id = m["userId"].get<UserId>();
+    return u;
+}
+
+/**
+ * `sender` floods `to` with 16 KiB offers until it is answered
+ * `recipient-busy` (so `to`'s queue holds its share for routed messages
+ * and the server's writes to it are blocked). Anything else the sender gets
+ * but presence fails the clause. Bounded in bytes and time.
+ */
+void flood_until_busy(Run& run, User& sender, UserId to, std::string_view why) {
+    const std::string sdp(16 * 1024, 'x');
+    const std::string text =
+        json{{"type", "peer-connect"}, {"to", to}, {"desc", {{"type", "offer"}, {"sdp", sdp}}}}.dump();
+    const std::size_t max_bytes = 256u * 1024 * 1024;
+    std::size_t sent = 0;
+    auto begin = Clock::now();
+    auto deadline = begin + 4 * run.kit.timeout;
+    while (sent < max_bytes && Clock::now() < deadline) {
+        if (sender.client->unsent() < 64) {
+            for (int i = 0; i < 16; ++i)
+                sender.client->send_text(text);
+            sent += 16 * text.size();
+        }
+        auto event = sender.client->next(5ms);
+        if (!event) continue;
+        json m = json::parse(event->data, nullptr, false);
+        if (event->kind == Event::Kind::text && m.is_object() && presence(m.value("type", ""))) continue;
+        if (event->kind == Event::Kind::text && m.is_object() && m.value("type", "") == "error" &&
+            m.value("code", "") == "recipient-busy")
+            return;
+        fail("{}: {} expected only `recipient-busy` errors while flooding user {}, but observed {}", why, sender.name,
+             to, describe(*event));
+    }
+    fail(
+        "{}: expected `recipient-busy` once user {} (not reading) held its share of routed messages, but after {} MB "
+        "over {} ms every message was accepted",
+        why, to, sent / (1024 * 1024), std::chrono::duration_cast<ms>(Clock::now() - begin).count());
+}
+
 void slow_consumer(const Target& t, const KitOptions& k) {
     TransportSettings settings;
     settings.queue_max_bytes = 64 * 1024;
     settings.queue_max_messages = 64;
     settings.handshake_timeout = 1000ms;
     Run run(t, k, quiet_hub(), settings);
-    ConnectOptions stalled;
-    stalled.keep_reading = false;
-    stalled.receive_buffer = 4096;
-    auto slow = run.connect("a client that stopped reading", "/", stalled);
-    auto sender = run.connect("sender");
     auto watcher = run.connect("watcher");
-    run.expect_presence(sender, "user-joined", watcher.id, "watcher joined");
+    auto slow = raw_join(run, "a client that sends but stopped reading");
+    run.expect_presence(watcher, "user-joined", slow->id, "the slow client joined");
 
-    // Flood the stalled client until the server gives up on it: kernel
-    // buffers first, then the adapter's queue. Bounded in bytes and time.
-    const std::string sdp(16 * 1024, 'x');
-    json flood = {{"type", "peer-connect"}, {"to", slow.id}, {"desc", {{"type", "offer"}, {"sdp", sdp}}}};
-    const std::string text = flood.dump();
-    const std::size_t max_bytes = 256u * 1024 * 1024;
-    std::size_t sent = 0;
+    // Every bad message earns the slow client an `error` from the server
+    // itself: once those fill its queue (kernel buffers first), it must go.
+    const std::string bad = detail::RawClient::frame(0x1, "{");
+    std::string burst;
+    for (int i = 0; i < 500; ++i)
+        burst += bad;
     auto begin = Clock::now();
-    auto deadline = begin + 4 * k.timeout;
     bool dropped = false;
-    while (!dropped && sent < max_bytes && Clock::now() < deadline) {
-        if (sender.client->unsent() < 64) {
-            for (int i = 0; i < 16; ++i)
-                sender.client->send_text(text);
-            sent += 16 * text.size();
+    for (int round = 0; round < 200 && !dropped; ++round) {
+        if (!slow->raw.write(burst, k.timeout)) break;  // closed by the server meanwhile
+        while (auto event = watcher.client->next(round == 199 ? k.timeout : 1ms)) {
+            json m = json::parse(event->data, nullptr, false);
+            if (event->kind == Event::Kind::text && m.is_object() && m.value("type", "") == "user-left" &&
+                m.value("userId", UserId(0)) == slow->id) {
+                dropped = true;
+                break;
+            }
+            if (event->kind == Event::Kind::closed)
+                fail("the watcher, which reads everything, was closed while another client stalled: {}",
+                     describe(*event));
         }
-        auto event = watcher.client->next(5ms);
-        if (!event) continue;
-        json m = json::parse(event->data, nullptr, false);
-        if (event->kind == Event::Kind::text && m.is_object() && m.value("type", "") == "user-left" &&
-            m.value("userId", UserId(0)) == slow.id)
-            dropped = true;
-        else if (event->kind == Event::Kind::closed)
-            fail("the watcher, which reads everything, was closed while another client stalled: {}", describe(*event));
     }
     if (!dropped)
         fail(
-            "expected the server to drop a client that stopped reading (watcher gets user-left {}), but after {} MB "
-            "sent to it over {} ms it was still in the room",
-            slow.id, sent / (1024 * 1024), std::chrono::duration_cast<ms>(Clock::now() - begin).count());
+            "expected the server to drop a client that stopped reading once the errors it earned overflowed its queue "
+            "(the watcher gets user-left {}), but after {} bad messages over {} ms it was still in the room",
+            slow->id, 200 * 500, std::chrono::duration_cast<ms>(Clock::now() - begin).count());
     run.expect_counted("slow-consumer", "after dropping the stalled client");
-    // The sender's own connection must not suffer: once its backlog is gone, it still routes.
-    auto drain_deadline = Clock::now() + k.timeout;
-    while (sender.client->unsent() > 0 && Clock::now() < drain_deadline)
-        std::this_thread::sleep_for(10ms);
-    run.roundtrip(sender, watcher, "after the stalled client was dropped, the others carry on");
+    auto other = run.connect("a newcomer");
+    run.roundtrip(other, watcher, "after the stalled client was dropped, the others carry on");
+}
+
+void busy_recipient(const Target& t, const KitOptions& k) {
+    TransportSettings settings;
+    settings.queue_max_bytes = 256 * 1024;
+    settings.queue_max_messages = 64;
+    Run run(t, k, quiet_hub(), settings);
+    auto stalled = raw_join(run, "a client that stopped reading");
+    auto sender = run.connect("sender");
+    auto watcher = run.connect("watcher");
+    run.expect_presence(sender, "user-joined", watcher.id, "watcher joined");
+    flood_until_busy(run, sender, stalled->id, "messages to a client that stopped reading");
+    // Other users' messages must not get it closed: only the server's own may.
+    if (auto event = watcher.client->next(300ms)) {
+        json m = json::parse(event->data, nullptr, false);
+        fail("the flood was refused with recipient-busy, so the stalled user must stay; but the watcher observed {}",
+             describe(*event));
+    }
+    if (run.counted("slow-consumer") != 0)
+        fail("a client must not be closed as slow-consumer because other users sent it more than it could take");
+    run.roundtrip(sender, watcher, "the sender and the others carry on");
+}
+
+void burst_to_reader(const Target& t, const KitOptions& k) {
+    // The hub's default rate limit: the largest burst one user may send.
+    Options options;
+    const auto burst = static_cast<int>(options.limits.rate_burst);
+    Run run(t, k, options, {});
+    ConnectOptions small_window;
+    small_window.receive_buffer = 4096;  // reads all the time, but over a small TCP window
+    auto victim = run.connect("a client that reads normally", "/", small_window);
+    auto sender = run.connect("a sender bursting at it");
+    run.expect_presence(victim, "user-joined", sender.id, "the sender joined");
+    for (int i = 0; i < burst; ++i)
+        run.send(sender, {{"type", "peer-candidate"},
+                          {"to", victim.id},
+                          {"n", i},
+                          {"candidate", {{"candidate", std::string(4000, 'c')}, {"sdpMid", "0"}}}});
+    // The sender learns about every message the victim could not take.
+    int refused = 0, delivered = 0, next = 0;
+    Wait wait(4 * k.timeout);
+    while (refused + delivered < burst) {
+        auto from_sender = sender.client->next(0ms);
+        if (from_sender) {
+            json m = json::parse(from_sender->data, nullptr, false);
+            if (from_sender->kind == Event::Kind::text && m.is_object() && m.value("type", "") == "error" &&
+                m.value("code", "") == "recipient-busy") {
+                ++refused;
+                continue;
+            }
+            fail("a burst of {} at a reading client: the sender expected nothing but recipient-busy, but observed {}",
+                 burst, describe(*from_sender));
+        }
+        auto event = victim.client->next(1ms);
+        if (!event) {
+            if (Clock::now() > wait.deadline)
+                fail("a burst of {}: after {} delivered and {} refused, nothing more arrived", burst, delivered,
+                     refused);
+            continue;
+        }
+        if (event->kind == Event::Kind::closed)
+            fail("one user's burst of {} must never get a recipient that reads closed, but it observed {}", burst,
+                 describe(*event));
+        json m = json::parse(event->data, nullptr, false);
+        if (!m.is_object() || m.value("type", "") != "peer-candidate") continue;
+        int n = m.value("n", -1);
+        if (n < next) fail("messages of one burst must arrive in order: got n={} after n={}", n, next - 1);
+        next = n + 1;
+        ++delivered;
+    }
+    run.roundtrip(sender, victim, "after the burst, both carry on");
+}
+
+void ping_flood(const Target& t, const KitOptions& k) {
+    TransportSettings settings;
+    settings.queue_max_bytes = 256 * 1024;
+    settings.queue_max_messages = 64;
+    Run run(t, k, quiet_hub(), settings);
+    auto flooder = raw_join(run, "a client that floods pings and does not read");
+    // 100,000 pings of 125 bytes: 12 MB of pongs if each were answered, far
+    // more than kernel buffers hold, so they would pile up in the server.
+    const int pings = 100'000;
+    std::string batch;
+    for (int i = 0; i < 1000; ++i)
+        batch += detail::RawClient::frame(0x9, std::string(125, 'p'));
+    for (int i = 0; i < pings / 1000; ++i)
+        if (!flooder->raw.write(batch, k.timeout)) break;  // closed as too slow meanwhile: fine
+    int pongs = 0, close = 0;
+    for (;;) {
+        auto frame = flooder->raw.next_frame(1000ms);
+        if (!frame) break;
+        if (frame->opcode == 0xA) ++pongs;
+        if (frame->opcode == 0x8) {
+            const auto& p = frame->payload;
+            close = p.size() >= 2 ? (static_cast<unsigned char>(p[0]) << 8) | static_cast<unsigned char>(p[1]) : 1005;
+            break;
+        }
+    }
+    if (close != 0 || flooder->raw.ended()) {
+        // Closed: as too slow, and counted so. (The close frame may be lost
+        // behind the pongs when the server then drops the connection.)
+        if (close != 0 && close != close_code::policy_violation)
+            fail("a ping flood may close the flooder only as too slow (1008), but the server closed with {}", close);
+        run.expect_counted("slow-consumer", "after closing the ping flooder");
+    } else if (pongs > pings / 2) {
+        fail(
+            "a client that did not read sent {} pings and later got {} pongs: every pong was kept for it. Pongs owed "
+            "must be coalesced (RFC 6455 5.5.3) or count against the outgoing bound (close 1008)",
+            pings, pongs);
+    } else {
+        // Still open: it must still work.
+        flooder->raw.write(detail::RawClient::frame(0x1, "{"), k.timeout);
+        auto reply = flooder->raw.next_frame(k.timeout);
+        json m = reply ? json::parse(reply->payload, nullptr, false) : json();
+        if (!m.is_object() || m.value("code", "") != "invalid-json")
+            fail("after its pings were answered ({} pongs), the flooder expected an invalid-json error, but got {}",
+                 pongs, reply ? reply->payload : "nothing");
+    }
+    auto a = run.connect("alice");
+    auto b = run.connect("bob");
+    run.roundtrip(a, b, "other users carry on after a ping flood");
+}
+
+void close_while_blocked(const Target& t, const KitOptions& k) {
+    TransportSettings settings;
+    settings.queue_max_bytes = 256 * 1024;
+    settings.queue_max_messages = 64;
+    settings.handshake_timeout = 1000ms;
+    Run run(t, k, quiet_hub(), settings);
+    auto closer = raw_join(run, "a client that stopped reading");
+    auto sender = run.connect("sender");
+    auto watcher = run.connect("watcher");
+    run.expect_presence(sender, "user-joined", watcher.id, "watcher joined");
+    flood_until_busy(run, sender, closer->id, "filling the queue of a client that stopped reading");
+    // Its writes blocked, the server still reads: the close frame must take the user out.
+    std::string close_frame = detail::RawClient::frame(0x8, std::string("\x03\xe8", 2));
+    if (!closer->raw.write(close_frame, k.timeout)) fail("could not send the close frame: {}", closer->raw.error());
+    auto bound = settings.handshake_timeout + 500ms;
+    run.expect_presence(watcher, "user-left", closer->id,
+                        "a client that sent a close frame must leave the room even while the server cannot write to "
+                        "it (within the closing-handshake timeout)",
+                        bound);
+    if (!closer->raw.wait_closed(2 * settings.handshake_timeout + k.timeout))
+        fail(
+            "after a close frame, the server must end the TCP connection within its closing-handshake timeout even "
+            "when the client does not read; it stayed open");
+    run.roundtrip(sender, watcher, "the others carry on");
+}
+
+void bad_upgrades(const Target& t, const KitOptions& k) {
+    Run run(t, k, quiet_hub(), {});
+    struct Case {
+        std::string request;
+        const char* what;
+    } cases[] = {
+        {detail::RawClient::upgrade_request("/", "c2hvcnQ="), "a Sec-WebSocket-Key of 5 bytes"},
+        {detail::RawClient::upgrade_request("/", "dGhlIHNhbXBsZSBub25jZQ"), "a Sec-WebSocket-Key without padding"},
+        {detail::RawClient::upgrade_request("/", "dGhlIHNhbXBsZSBub25jZSE="), "a Sec-WebSocket-Key of 17 bytes"},
+        {detail::RawClient::upgrade_request("/", "dGhlIHNhbXBsZSBub25jZQ==", false),
+         "an HTTP/1.1 upgrade without Host"},
+    };
+    for (auto& c : cases) {
+        detail::RawClient raw;
+        if (!raw.connect(run.port, 0, k.timeout)) fail("cannot connect: {}", raw.error());
+        int status = raw.request(c.request, k.timeout);
+        if (status != 400)
+            fail("an upgrade with {} must get HTTP 400 (RFC 6455 4.2.1, RFC 9112), but got {}", c.what,
+                 status == 0 ? std::string("no answer") : std::to_string(status));
+    }
+    if (run.hub().counters().connections_total != 0) fail("a refused upgrade must not join the hub");
 }
 
 void dead_peer(const Target& t, const KitOptions& k) {
@@ -648,7 +864,15 @@ const std::vector<Clause>& clauses() {
         {"rooms-isolation", "users see and reach only their own room", rooms_isolation},
         {"oversized-message", "a message over the transport limit closes with 1009", oversized_message},
         {"binary-frame", "a binary frame closes with 1003", binary_frame},
-        {"slow-consumer", "a client that stops reading is dropped; the others carry on", slow_consumer},
+        {"slow-consumer", "a client that stops reading is dropped once the server's own messages overflow its queue",
+         slow_consumer},
+        {"busy-recipient", "messages to a client that stopped reading get recipient-busy; it is not closed for them",
+         busy_recipient},
+        {"burst-to-reader", "one user's largest burst never gets a reading recipient closed", burst_to_reader},
+        {"ping-flood", "a client that floods pings without reading costs a bounded number of pongs", ping_flood},
+        {"close-while-blocked", "a close frame takes the user out even while the server cannot write to it",
+         close_while_blocked},
+        {"bad-upgrades", "a malformed Sec-WebSocket-Key or a missing Host gets HTTP 400", bad_upgrades},
         {"dead-peer", "a client that answers no pings is dropped; quiet live clients stay", dead_peer},
         {"concurrent-connects", "clients connecting at once all get distinct IDs", concurrent_connects},
         {"clean-shutdown", "stop() closes every client with 1001 and stops listening", clean_shutdown},

@@ -8,7 +8,12 @@
 #include <string_view>
 #include <vector>
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
 #include <fmt/format.h>
+
+#include "../detail/websocket_key.hpp"
 
 namespace switchboard::websocketpp {
 
@@ -25,7 +30,18 @@ public:
     Link(std::weak_ptr<Adapter::State> state, connection_hdl hdl) : state_(std::move(state)), hdl_(std::move(hdl)) {}
 
     void send(std::shared_ptr<const std::string> text) override;
+    bool offer(std::shared_ptr<const std::string> text) override;
     void close(int code, std::string_view reason) override;
+
+    /**
+     * The client pinged: may websocketpp answer? Every pong waits in
+     * websocketpp's queue, which an adapter cannot see when pongs are
+     * empty; so pongs owed while the connection is backed up (bytes
+     * waiting in websocketpp's buffer or unsent in the socket) are counted,
+     * and a client owed more than `max_backed_up_pongs` of them is closed
+     * as a slow consumer.
+     */
+    bool answer_ping();
 
     /** Like close, but counted as a transport close with `counter`; the first close wins. */
     void close_for(std::string_view counter, int code, std::string_view reason);
@@ -40,7 +56,11 @@ private:
     std::weak_ptr<Adapter::State> state_;
     connection_hdl hdl_;
     std::atomic<bool> closing_{false};
+    std::size_t backed_up_pongs_ = 0;  // on the connection's strand only (the ping handler)
 };
+
+/** Pongs owed to a client that does not drain (see Link::answer_ping). */
+constexpr std::size_t max_backed_up_pongs = 64;
 
 }  // namespace
 
@@ -113,6 +133,36 @@ void Link::send(std::shared_ptr<const std::string> text) {
     (void)con->send(*text, ::websocketpp::frame::opcode::text);  // fails only once closing: ignore
 }
 
+bool Link::offer(std::shared_ptr<const std::string> text) {
+    if (closing_.load()) return true;
+    std::shared_ptr<Adapter::State> state;
+    auto con = resolve(state);
+    if (!con) return true;
+    // Messages from other users may take half the bound; the rest is for the server's own.
+    std::size_t buffered = con->get_buffered_amount();
+    if (buffered > 0 && buffered + text->size() > state->options.queue_max_bytes / 2) return false;
+    (void)con->send(*text, ::websocketpp::frame::opcode::text);
+    return true;
+}
+
+bool Link::answer_ping() {
+    std::shared_ptr<Adapter::State> state;
+    auto con = resolve(state);
+    if (!con || closing_.load()) return false;
+    bool backed_up = con->get_buffered_amount() > 0;
+    if (!backed_up) {
+        int unsent = 0;  // bytes the socket has not sent yet: the client's window is full
+        backed_up = ::ioctl(con->get_raw_socket().native_handle(), SIOCOUTQNSD, &unsent) == 0 && unsent > 0;
+    }
+    if (!backed_up) {
+        backed_up_pongs_ = 0;
+        return true;
+    }
+    if (++backed_up_pongs_ <= max_backed_up_pongs) return true;
+    close_for("slow-consumer", close_code::policy_violation, "too slow");
+    return false;
+}
+
 void Link::close(int code, std::string_view reason) {
     if (!closing_.exchange(true)) shut(code, reason);
 }
@@ -155,6 +205,13 @@ void Adapter::State::install() {
     server.set_fail_handler([weak](connection_hdl hdl) {
         if (auto self = weak.lock()) self->gone(std::move(hdl));
     });
+    server.set_ping_handler([weak](connection_hdl hdl, const std::string&) {
+        auto self = weak.lock();
+        auto link = self ? self->link_of(hdl) : nullptr;
+        if (!link) return true;
+        link->heard = true;
+        return link->answer_ping();
+    });
     server.set_pong_handler([weak](connection_hdl hdl, const std::string&) {
         if (auto self = weak.lock())
             if (auto link = self->link_of(hdl)) link->heard = true;
@@ -175,6 +232,17 @@ bool Adapter::State::validate(connection_hdl hdl) {
             con->set_body("server shutting down");
             return false;
         }
+    }
+    // websocketpp's own checks do not cover these (RFC 9112 3.2, RFC 6455 4.2.1).
+    const char* bad_request = nullptr;
+    if (con->get_request_header("Host").empty())
+        bad_request = "an HTTP/1.1 request needs a Host header";
+    else if (!detail::valid_websocket_key(con->get_request_header("Sec-WebSocket-Key")))
+        bad_request = "Sec-WebSocket-Key must be 16 bytes in base64";
+    if (bad_request) {
+        con->set_status(::websocketpp::http::status_code::bad_request);
+        con->set_body(bad_request);
+        return false;
     }
     Handshake handshake;
     const std::string& resource = con->get_resource();

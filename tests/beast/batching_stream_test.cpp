@@ -163,6 +163,31 @@ TEST_CASE("control frames queue behind a batch in flight and keep their order", 
     CHECK(frames[2].payload == "hi");
 }
 
+TEST_CASE("pongs waiting behind a write in flight collapse into the latest one", "[beast][batching]") {
+    Fixture f;
+    f.write({"one"});
+    for (int i = 0; i < 1000; ++i)
+        f.stream.write_control(0xA, std::to_string(i));
+    f.write({"two"});
+    f.stream.write_control(0xA, "last");
+    f.stream.write_control(0x9, "ping");
+    f.io.run();
+    auto frames = parse_frames(f.socket().wire);
+    REQUIRE(frames.size() == 4);
+    CHECK(frames[0].payload == "one");
+    CHECK(frames[1].first == 0x8A);  // in the pong's place in the queue, with the newest payload
+    CHECK(frames[1].payload == "last");
+    CHECK(frames[2].payload == "two");
+    CHECK(frames[3].first == 0x89);
+    // Once the queued pong is on its way, the next ping gets a pong of its own.
+    f.stream.write_control(0xA, "after");
+    f.io.restart();
+    f.io.run();
+    frames = parse_frames(f.socket().wire);
+    REQUIRE(frames.size() == 5);
+    CHECK(frames[4].payload == "after");
+}
+
 TEST_CASE("nothing is written after a close frame", "[beast][batching]") {
     Fixture f;
     f.stream.write_control(0x8, std::string("\x03\xe8", 2));  // 1000

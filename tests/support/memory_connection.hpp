@@ -19,6 +19,20 @@ public:
         std::lock_guard lock(mutex_);
         sent_.push_back(*text);
     }
+    /** Routed messages are accepted like any other, unless refuse_offers(true) was called. */
+    bool offer(std::shared_ptr<const std::string> text) override {
+        {
+            std::lock_guard lock(mutex_);
+            if (refusing_) return false;
+        }
+        send(std::move(text));
+        return true;
+    }
+    /** Act like a transport whose queue is too full for routed messages. */
+    void refuse_offers(bool refuse) {
+        std::lock_guard lock(mutex_);
+        refusing_ = refuse;
+    }
     void close(int code, std::string_view reason) override {
         std::lock_guard lock(mutex_);
         closed_ = true;
@@ -69,6 +83,7 @@ private:
     mutable std::mutex mutex_;
     std::vector<std::string> sent_;
     std::size_t taken_ = 0;
+    bool refusing_ = false;
     bool closed_ = false;
     int close_code_ = 0;
     std::string close_reason_;

@@ -221,3 +221,31 @@ TEST_CASE("the routed text is the sent text with to swapped for from, and is cou
     CHECK(hub.counters().bytes_routed == delivered.size());
     CHECK(hub.counters().messages_routed == 1);
 }
+
+TEST_CASE("a recipient whose connection refuses a routed message: recipient-busy for the sender only",
+          "[routing][backpressure]") {
+    Hub hub;
+    auto users = join_quietly(hub, 3);
+    auto &a = users[0], &b = users[1], &c = users[2];
+    b.connection->refuse_offers(true);
+    auto e = error_for(hub, a, peer_connect(b.id()));
+    CHECK(e.at("code") == "recipient-busy");
+    CHECK(e.at("request") == json{{"type", "peer-connect"}, {"to", b.id()}});
+    CHECK(errors_counted(hub, "recipient-busy") == 1);
+    CHECK(b.connection->take().empty());
+    CHECK_FALSE(b.connection->closed());
+    // Messages from the server itself are not refused: presence still reaches b.
+    auto d = join(hub);
+    REQUIRE(d.session);
+    auto presence = take_one(b);
+    CHECK(presence.at("type") == "user-joined");
+    a.connection->take();
+    c.connection->take();
+    // Others are unaffected, and b gets routed messages again once it takes them.
+    a.send(hub, peer_connect(c.id()));
+    CHECK(take_one(c).at("from") == a.id());
+    b.connection->refuse_offers(false);
+    a.send(hub, peer_connect(b.id()));
+    CHECK(take_one(b).at("from") == a.id());
+    CHECK(a.connection->take().empty());
+}

@@ -62,6 +62,11 @@
     X("oversized-message", __VA_ARGS__)         \
     X("binary-frame", __VA_ARGS__)              \
     X("slow-consumer", __VA_ARGS__)             \
+    X("busy-recipient", __VA_ARGS__)            \
+    X("burst-to-reader", __VA_ARGS__)           \
+    X("ping-flood", __VA_ARGS__)                \
+    X("close-while-blocked", __VA_ARGS__)       \
+    X("bad-upgrades", __VA_ARGS__)              \
     X("dead-peer", __VA_ARGS__)                 \
     X("concurrent-connects", __VA_ARGS__)       \
     X("clean-shutdown", __VA_ARGS__)

@@ -23,8 +23,24 @@
 //   rooms-isolation       users see and reach only their own room
 //   oversized-message     a message over the transport's limit: close 1009
 //   binary-frame          a binary frame: close 1003
-//   slow-consumer         a client that stops reading is closed once its
-//                         outgoing queue is full; the others carry on
+//   slow-consumer         a client that stops reading is closed (1008) once
+//                         the server's own messages (here: the errors it
+//                         earns) overflow its outgoing queue; others carry on
+//   busy-recipient        messages routed to a client that stopped reading
+//                         are refused with `recipient-busy` once its queue
+//                         holds its share; it is not closed for them
+//   burst-to-reader       the largest burst the hub's rate limit allows, at a
+//                         client that reads, never gets it closed: what it
+//                         cannot take is refused with `recipient-busy`, the
+//                         rest arrives in order
+//   ping-flood            a client that floods pings and never reads gets a
+//                         bounded number of pongs (coalesced), or is closed
+//                         as slow (1008)
+//   close-while-blocked   a client whose socket is full sends a close frame:
+//                         it leaves the room within the closing-handshake
+//                         timeout, and the TCP connection ends
+//   bad-upgrades          an upgrade whose Sec-WebSocket-Key is not 16 bytes
+//                         in base64, or without Host, gets HTTP 400
 //   dead-peer             a client that stops answering pings is dropped and
 //                         the others get `user-left`; live clients stay
 //   concurrent-connects   many clients connecting at once all get distinct IDs
@@ -96,7 +112,11 @@ namespace switchboard::testing {
  * the same meaning (the bundled adapters' TransportOptions use these names).
  */
 struct TransportSettings {
-    /** Bound on one connection's outgoing queue, in bytes (slow-consumer closes 1008 beyond it). */
+    /**
+     * Bound on one connection's outgoing queue, in bytes. Messages routed
+     * from other users may take half (Connection::offer refuses beyond);
+     * the server's own messages beyond the whole close it (1008).
+     */
     std::size_t queue_max_bytes = 1024 * 1024;
     /** The same bound in messages, if your adapter counts messages; ignore it otherwise. */
     std::size_t queue_max_messages = 1024;

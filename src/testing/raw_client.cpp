@@ -1,0 +1,172 @@
+#include "raw_client.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace switchboard::testing::detail {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int remaining_ms(Clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    return left < 0 ? 0 : static_cast<int>(left);
+}
+
+}  // namespace
+
+RawClient::~RawClient() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+bool RawClient::connect(std::uint16_t port, int receive_buffer, std::chrono::milliseconds timeout) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) {
+        error_ = std::string("socket: ") + std::strerror(errno);
+        return false;
+    }
+    if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 && errno != EINPROGRESS) {
+        error_ = std::string("connect: ") + std::strerror(errno);
+        return false;
+    }
+    pollfd p{fd_, POLLOUT, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) {
+        error_ = "connect: timed out";
+        return false;
+    }
+    int so_error = 0;
+    socklen_t length = sizeof so_error;
+    ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &so_error, &length);
+    if (so_error != 0) {
+        error_ = std::string("connect: ") + std::strerror(so_error);
+        return false;
+    }
+    return true;
+}
+
+std::string RawClient::upgrade_request(std::string_view target, std::string_view key, bool with_host) {
+    std::string r = "GET " + std::string(target) + " HTTP/1.1\r\n";
+    if (with_host) r += "Host: 127.0.0.1\r\n";
+    r += "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + std::string(key) +
+         "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    return r;
+}
+
+int RawClient::request(std::string_view request, std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    if (!write(request, timeout)) return 0;
+    std::size_t end;
+    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos)
+        if (!fill(std::chrono::milliseconds(remaining_ms(deadline)))) return 0;
+    std::string head = buffer_.substr(0, end);
+    buffer_.erase(0, end + 4);
+    // "HTTP/1.1 101 Switching Protocols"
+    auto space = head.find(' ');
+    if (space == std::string::npos || head.size() < space + 4) return 0;
+    return std::atoi(head.substr(space + 1, 3).c_str());
+}
+
+bool RawClient::write(std::string_view bytes, std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    while (!bytes.empty()) {
+        ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            error_ = std::string("send: ") + std::strerror(errno);
+            return false;
+        }
+        pollfd p{fd_, POLLOUT, 0};
+        if (::poll(&p, 1, remaining_ms(deadline)) != 1) {
+            error_ = "send: the server took nothing for the whole timeout";
+            return false;
+        }
+    }
+    return true;
+}
+
+bool RawClient::fill(std::chrono::milliseconds timeout) {
+    if (eof_) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return false;
+    char chunk[64 * 1024];
+    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n > 0) {
+        buffer_.append(chunk, static_cast<std::size_t>(n));
+        return true;
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EINTR)) eof_ = true;
+    return false;
+}
+
+std::optional<RawFrame> RawClient::next_frame(std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    for (;;) {
+        if (buffer_.size() >= 2) {
+            auto byte = [&](std::size_t i) { return static_cast<unsigned char>(buffer_[i]); };
+            std::uint64_t length = byte(1) & 0x7f;
+            std::size_t header = 2;
+            if (length == 126) header = 4;
+            if (length == 127) header = 10;
+            if (buffer_.size() >= header) {
+                if (header > 2) {
+                    length = 0;
+                    for (std::size_t i = 2; i < header; ++i)
+                        length = (length << 8) | byte(i);
+                }
+                if (buffer_.size() - header >= length) {
+                    RawFrame f{byte(0) & 0x0f, buffer_.substr(header, static_cast<std::size_t>(length))};
+                    buffer_.erase(0, header + static_cast<std::size_t>(length));
+                    return f;
+                }
+            }
+        }
+        if (!fill(std::chrono::milliseconds(remaining_ms(deadline)))) return std::nullopt;
+    }
+}
+
+bool RawClient::wait_closed(std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    while (!eof_) {
+        buffer_.clear();
+        if (!fill(std::chrono::milliseconds(remaining_ms(deadline))) && !eof_) return false;
+    }
+    return true;
+}
+
+std::string RawClient::frame(int opcode, std::string_view payload) {
+    std::string f;
+    f.push_back(static_cast<char>(0x80 | opcode));
+    const std::uint64_t n = payload.size();
+    if (n < 126) {
+        f.push_back(static_cast<char>(0x80 | n));
+    } else if (n <= 0xffff) {
+        f.push_back(static_cast<char>(0x80 | 126));
+        f.push_back(static_cast<char>(n >> 8));
+        f.push_back(static_cast<char>(n));
+    } else {
+        f.push_back(static_cast<char>(0x80 | 127));
+        for (int i = 7; i >= 0; --i)
+            f.push_back(static_cast<char>(n >> (8 * i)));
+    }
+    f.append(4, '\0');  // a zero masking key: the payload goes out as it is
+    f.append(payload);
+    return f;
+}
+
+}  // namespace switchboard::testing::detail

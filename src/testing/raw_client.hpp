@@ -1,0 +1,69 @@
+// Internal to switchboard_testing: a WebSocket client that writes raw bytes
+// on a plain POSIX socket, for what a well-behaved client never does (flood
+// pings, close while not reading, send a malformed upgrade). Every call is
+// bounded by its timeout; nothing blocks longer.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace switchboard::testing::detail {
+
+/** One frame from the server (servers do not mask; the kit reads only unfragmented frames). */
+struct RawFrame {
+    int opcode = 0;
+    std::string payload;
+};
+
+class RawClient {
+public:
+    RawClient() = default;
+    ~RawClient();
+    RawClient(const RawClient&) = delete;
+    RawClient& operator=(const RawClient&) = delete;
+
+    /** Connects to 127.0.0.1:port; `receive_buffer` > 0 sets SO_RCVBUF first. False on failure (see error()). */
+    bool connect(std::uint16_t port, int receive_buffer, std::chrono::milliseconds timeout);
+
+    /**
+     * Writes `request` (a whole HTTP request) and reads the response head;
+     * returns its status code, 0 when none came. Bytes after the head stay
+     * buffered for next_frame().
+     */
+    int request(std::string_view request, std::chrono::milliseconds timeout);
+
+    /** The upgrade request for `target` that a browser would send. */
+    static std::string upgrade_request(std::string_view target,
+                                       std::string_view key = "dGhlIHNhbXBsZSBub25jZQ==", bool with_host = true);
+
+    /** Writes all of `bytes`; false on error or when the server stops taking them for `timeout`. */
+    bool write(std::string_view bytes, std::chrono::milliseconds timeout);
+
+    /** The next frame; nullopt on timeout, end of stream or error. */
+    std::optional<RawFrame> next_frame(std::chrono::milliseconds timeout);
+
+    /** True when the server ends the TCP connection (end of stream or reset) within `timeout`; reads and drops data. */
+    bool wait_closed(std::chrono::milliseconds timeout);
+
+    /** A masked client frame: FIN set, `opcode`, `payload` (any length). */
+    static std::string frame(int opcode, std::string_view payload);
+
+    /** The server ended the TCP connection (seen by a read). */
+    bool ended() const noexcept { return eof_; }
+
+    const std::string& error() const noexcept { return error_; }
+
+private:
+    /** Reads what is available into buffer_ within `timeout`; false on timeout, EOF (eof_ set) or error. */
+    bool fill(std::chrono::milliseconds timeout);
+
+    int fd_ = -1;
+    std::string buffer_;
+    bool eof_ = false;
+    std::string error_;
+};
+
+}  // namespace switchboard::testing::detail
