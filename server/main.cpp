@@ -11,6 +11,7 @@
 #include <string_view>
 #include <thread>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <switchboard/beast.hpp>
@@ -43,6 +44,21 @@ Options:
                           --rate-limit applies (default 2000)
   --max-message-bytes N   longest message; longer ones close the socket with 1009
                           (default 65536)
+  --max-connections-per-address N
+                          users one client address may have connected at once
+                          (default 200; 0: no limit)
+  --max-rooms-per-address N
+                          rooms one client address may have opened and still
+                          open (default 50; 0: no limit)
+  --max-http-connections N
+                          connections still in HTTP (requests, upgrades in
+                          progress) at once (default 1024; 0: no limit)
+  --max-handshakes-per-address N
+                          of those, from one peer address (default 32; 0: no
+                          limit; trusted proxies are exempt)
+  --trusted-proxy ADDR    a reverse proxy's IP address: connections from it
+                          take the client's address from Forwarded or
+                          X-Forwarded-For; repeatable (default: none)
   --idle-timeout SECONDS  drop a client silent this long; it is pinged after half
                           (default 60)
   --tls-cert FILE         PEM certificate chain; with --tls-key, serve https/wss only
@@ -144,6 +160,27 @@ std::optional<int> parse(int argc, char** argv, Config& config) {
             if (!need_value() || !parse_number(value, 64ull * 1024 * 1024, number) || number < 256)
                 return fail("--max-message-bytes needs a number from 256 to 67108864");
             config.hub.limits.max_message_bytes = static_cast<std::size_t>(number);
+        } else if (name == "--max-connections-per-address") {
+            if (!need_value() || !parse_number(value, 100'000'000, number))
+                return fail("--max-connections-per-address needs a number from 0 (no limit) to 100000000");
+            config.hub.limits.max_connections_per_address = static_cast<std::size_t>(number);
+        } else if (name == "--max-rooms-per-address") {
+            if (!need_value() || !parse_number(value, 100'000'000, number))
+                return fail("--max-rooms-per-address needs a number from 0 (no limit) to 100000000");
+            config.hub.limits.max_rooms_per_address = static_cast<std::size_t>(number);
+        } else if (name == "--max-http-connections") {
+            if (!need_value() || !parse_number(value, 100'000'000, number))
+                return fail("--max-http-connections needs a number from 0 (no limit) to 100000000");
+            config.server.transport.max_http_connections = static_cast<std::size_t>(number);
+        } else if (name == "--max-handshakes-per-address") {
+            if (!need_value() || !parse_number(value, 100'000'000, number))
+                return fail("--max-handshakes-per-address needs a number from 0 (no limit) to 100000000");
+            config.server.transport.max_handshakes_per_address = static_cast<std::size_t>(number);
+        } else if (name == "--trusted-proxy") {
+            boost::system::error_code bad;
+            if (!need_value() || (boost::asio::ip::make_address(value, bad), bad))
+                return fail("--trusted-proxy needs an IP address such as 127.0.0.1");
+            config.hub.trusted_proxies.push_back(boost::asio::ip::make_address(value).to_string());
         } else if (name == "--idle-timeout") {
             if (!need_value() || !parse_number(value, 86'400, number) || number == 0)
                 return fail("--idle-timeout needs a number of seconds from 1 to 86400");

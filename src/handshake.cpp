@@ -1,6 +1,8 @@
 #include <switchboard/connection.hpp>
 #include <switchboard/hub.hpp>
 
+#include <vector>
+
 namespace switchboard {
 namespace {
 
@@ -20,7 +22,72 @@ bool room_char(char c) noexcept {
            c == '~' || c == '-';
 }
 
+std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+/** Splits `list` at commas and appends each trimmed, non-empty item. */
+void split_list(std::string_view list, std::vector<std::string_view>& out) {
+    while (!list.empty()) {
+        auto comma = list.find(',');
+        auto item = trim(list.substr(0, comma));
+        if (!item.empty()) out.push_back(item);
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+}
+
+/** A node of `for=` (RFC 7239 section 6): quotes, IPv6 brackets and the port removed. */
+std::string_view forwarded_node(std::string_view node) {
+    if (node.size() >= 2 && node.front() == '"' && node.back() == '"') node = node.substr(1, node.size() - 2);
+    if (!node.empty() && node.front() == '[') {
+        auto close = node.find(']');
+        return close == std::string_view::npos ? node : node.substr(1, close - 1);
+    }
+    auto colon = node.find(':');
+    return colon == std::string_view::npos ? node : node.substr(0, colon);
+}
+
+/** The `for=` nodes of every Forwarded header, in order. */
+std::vector<std::string_view> forwarded_for(const Handshake& h) {
+    std::vector<std::string_view> elements, out;
+    for (const auto& [key, value] : h.headers)
+        if (iequals(key, "Forwarded")) split_list(value, elements);
+    for (auto element : elements) {
+        while (!element.empty()) {
+            auto semicolon = element.find(';');
+            auto pair = trim(element.substr(0, semicolon));
+            if (pair.size() > 4 && iequals(pair.substr(0, 4), "for=")) out.push_back(forwarded_node(pair.substr(4)));
+            if (semicolon == std::string_view::npos) break;
+            element.remove_prefix(semicolon + 1);
+        }
+    }
+    return out;
+}
+
 }  // namespace
+
+std::string client_address(const Handshake& handshake, const std::vector<std::string>& trusted_proxies) {
+    auto trusted = [&](std::string_view address) {
+        for (const auto& proxy : trusted_proxies)
+            if (proxy == address) return true;
+        return false;
+    };
+    if (!trusted(handshake.remote_address)) return handshake.remote_address;
+    auto hops = forwarded_for(handshake);
+    if (hops.empty())
+        for (const auto& [key, value] : handshake.headers)
+            if (iequals(key, "X-Forwarded-For")) split_list(value, hops);
+    // Each proxy appends the address it got the request from: the last one
+    // that is not a proxy of ours is the client; anything before it could be forged.
+    for (auto it = hops.rbegin(); it != hops.rend(); ++it)
+        if (!trusted(*it)) return std::string(*it);
+    return hops.empty() ? handshake.remote_address : std::string(hops.front());
+}
 
 std::string_view Handshake::header(std::string_view name) const noexcept {
     for (const auto& [key, value] : headers)

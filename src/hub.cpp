@@ -82,6 +82,7 @@ Admission HubCore::admit(Handshake handshake) {
     }
     a.status_ = 101;
     a.room_ = std::move(*room);
+    a.client_address_ = client_address(handshake, options.trusted_proxies);
     a.handshake_ = std::move(handshake);
     return a;
 }
@@ -94,15 +95,23 @@ std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connecti
     if (fixed_id && directory_->contains(id)) throw std::logic_error(fmt::format("user ID {} is already taken", id));
     auto member = std::make_shared<Member>(id, std::move(room), std::move(connection), std::move(remote_address),
                                            options.limits.rate_burst);
-    auto outcome = directory_->join(member, options.limits.max_users_per_room, options.limits.max_rooms);
+    auto outcome = directory_->join(member, options.limits);
     if (outcome.refused) {
         member->gone.store(true);
         connections_refused_.fetch_add(1, std::memory_order_relaxed);
         auto code = *outcome.refused;
-        std::string why =
-            code == errc::room_full
-                ? fmt::format("{} is full ({} users)", room_label(member->room()), options.limits.max_users_per_room)
-                : fmt::format("the server has its maximum of {} rooms open", options.limits.max_rooms);
+        const Limits& limits = options.limits;
+        std::string why;
+        if (code == errc::room_full)
+            why = fmt::format("{} is full ({} users)", room_label(member->room()), limits.max_users_per_room);
+        else if (code == errc::too_many_connections)
+            why = fmt::format("your address already has its maximum of {} connections open",
+                              limits.max_connections_per_address);
+        else if (outcome.per_address)
+            why = fmt::format("your address already has its maximum of {} rooms open; join one of them",
+                              limits.max_rooms_per_address);
+        else
+            why = fmt::format("the server has its maximum of {} rooms open", limits.max_rooms);
         {
             std::lock_guard lock(error_counts_mutex_);
             ++error_counts_[std::string(code)];
@@ -374,7 +383,7 @@ Admission Hub::admit(Handshake handshake) {
 
 std::shared_ptr<Session> Hub::open(Admission admission, std::shared_ptr<Connection> connection) {
     if (!admission) throw std::invalid_argument("Hub::open needs an accepted admission");
-    auto remote = admission.handshake_.remote_address;
+    auto remote = admission.client_address_;
     return core_->open(std::move(admission.room_), std::move(connection), std::move(remote), std::nullopt);
 }
 

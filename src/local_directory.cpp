@@ -15,22 +15,38 @@ class LocalDirectory final : public Directory {
 public:
     UserId allocate_id() override { return next_id_.fetch_add(1, std::memory_order_relaxed); }
 
-    JoinOutcome join(const std::shared_ptr<Member>& member, std::size_t max_users_per_room,
-                     std::size_t max_rooms) override {
+    JoinOutcome join(const std::shared_ptr<Member>& member, const Limits& limits) override {
         JoinOutcome out;
         std::unique_lock lock(mutex_);
+        const std::string& address = member->remote_address;
+        auto counts = address.empty() ? addresses_.end() : addresses_.find(address);
         auto it = rooms_.find(member->room());
+        if (counts != addresses_.end() && limits.max_connections_per_address != 0 &&
+            counts->second.connections >= limits.max_connections_per_address) {
+            out.refused = errc::too_many_connections;
+            return out;
+        }
         if (it == rooms_.end()) {
-            if (rooms_.size() >= max_rooms) {
+            if (rooms_.size() >= limits.max_rooms) {
                 out.refused = errc::too_many_rooms;
                 return out;
             }
-        } else if (it->second.size() >= max_users_per_room) {
+            if (counts != addresses_.end() && limits.max_rooms_per_address != 0 &&
+                counts->second.rooms_opened >= limits.max_rooms_per_address) {
+                out.refused = errc::too_many_rooms;
+                out.per_address = true;
+                return out;
+            }
+        } else if (it->second.members.size() >= limits.max_users_per_room) {
             out.refused = errc::room_full;
             return out;
         }
         if (users_.count(member->id()) != 0) throw std::logic_error("user ID joined twice");
-        auto& room = it == rooms_.end() ? rooms_[member->room()] : it->second;
+        if (it == rooms_.end()) {
+            it = rooms_.emplace(member->room(), Room{{}, address}).first;
+            if (!address.empty()) ++addresses_[address].rooms_opened;
+        }
+        auto& room = it->second.members;
         out.present.reserve(room.size());
         for (auto& m : room)
             out.present.push_back(m->id());
@@ -39,6 +55,7 @@ public:
         member->room_slot = room.size();
         room.push_back(member);
         users_.emplace(member->id(), member);
+        if (!address.empty()) ++addresses_[address].connections;
         return out;
     }
 
@@ -47,9 +64,10 @@ public:
         auto user = users_.find(member.id());
         if (user == users_.end() || user->second.get() != &member) return;
         users_.erase(user);
+        if (!member.remote_address.empty()) release(member.remote_address, &AddressCounts::connections);
         auto it = rooms_.find(member.room());
         if (it == rooms_.end()) return;
-        auto& room = it->second;
+        auto& room = it->second.members;
         std::size_t slot = member.room_slot;
         if (slot < room.size() && room[slot].get() == &member) {
             if (slot != room.size() - 1) {
@@ -58,7 +76,10 @@ public:
             }
             room.pop_back();
         }
-        if (room.empty()) rooms_.erase(it);
+        if (room.empty()) {
+            if (!it->second.opened_by.empty()) release(it->second.opened_by, &AddressCounts::rooms_opened);
+            rooms_.erase(it);
+        }
     }
 
     bool contains(UserId id) const override {
@@ -84,8 +105,8 @@ public:
             std::shared_lock lock(mutex_);
             auto it = rooms_.find(room);
             if (it == rooms_.end()) return 0;
-            targets.reserve(it->second.size());
-            for (auto& m : it->second)
+            targets.reserve(it->second.members.size());
+            for (auto& m : it->second.members)
                 if (m->id() != except && m->join_seq < before_seq) targets.push_back(m);
         }
         for (auto& m : targets)
@@ -99,11 +120,29 @@ public:
     }
 
 private:
+    struct Room {
+        std::vector<std::shared_ptr<Member>> members;
+        std::string opened_by;  // the address of its first user; "" for a local participant
+    };
+    struct AddressCounts {
+        std::size_t connections = 0;
+        std::size_t rooms_opened = 0;  // still open
+    };
+
+    /** Under the lock: one fewer of `what` for `address`; an address with nothing left is forgotten. */
+    void release(const std::string& address, std::size_t AddressCounts::*what) {
+        auto it = addresses_.find(address);
+        if (it == addresses_.end()) return;
+        --(it->second.*what);
+        if (it->second.connections == 0 && it->second.rooms_opened == 0) addresses_.erase(it);
+    }
+
     std::atomic<UserId> next_id_{1};  // 0 is the host's
     mutable std::shared_mutex mutex_;
     std::uint64_t join_seq_ = 0;
     std::unordered_map<UserId, std::shared_ptr<Member>> users_;
-    std::unordered_map<std::string, std::vector<std::shared_ptr<Member>>> rooms_;
+    std::unordered_map<std::string, Room> rooms_;
+    std::unordered_map<std::string, AddressCounts> addresses_;
 };
 
 }  // namespace

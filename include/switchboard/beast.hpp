@@ -134,6 +134,17 @@ struct TransportOptions {
      * keep-alive off.
      */
     std::chrono::milliseconds idle_timeout{60'000};
+
+    /**
+     * Connections this adapter reads HTTP on (`Server`, `Adapter::serve`
+     * with a bare socket) until they upgrade or close: at most this many at
+     * once in all, and at most `max_handshakes_per_address` from one peer
+     * address (trusted proxies, Options::trusted_proxies, are exempt). One
+     * over either is closed at once, counted as transport close
+     * "too-many-http-connections" or "too-many-handshakes". 0: no limit.
+     */
+    std::size_t max_http_connections = 1024;
+    std::size_t max_handshakes_per_address = 32;
 };
 
 /**

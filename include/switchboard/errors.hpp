@@ -28,9 +28,11 @@ inline constexpr std::string_view message_too_large = "message-too-large";  ///<
 inline constexpr std::string_view rate_limited = "rate-limited";            ///< over the per-connection rate
 inline constexpr std::string_view recipient_busy = "recipient-busy";        ///< `to` has too much queued already
 inline constexpr std::string_view room_full = "room-full";                  ///< Limits::max_users_per_room reached
-inline constexpr std::string_view too_many_rooms = "too-many-rooms";        ///< Limits::max_rooms reached
-inline constexpr std::string_view forbidden = "forbidden";                  ///< a server-only type sent by a client
-inline constexpr std::string_view internal_error = "internal-error";        ///< a host handler threw
+inline constexpr std::string_view too_many_rooms = "too-many-rooms";  ///< Limits::max_rooms, or max_rooms_per_address
+inline constexpr std::string_view too_many_connections =
+    "too-many-connections";                                           ///< Limits::max_connections_per_address reached
+inline constexpr std::string_view forbidden = "forbidden";            ///< a server-only type sent by a client
+inline constexpr std::string_view internal_error = "internal-error";  ///< a host handler threw
 }  // namespace errc
 
 /** WebSocket close codes used by the hub and the bundled adapters (RFC 6455 section 7.4). */

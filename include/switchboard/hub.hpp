@@ -75,6 +75,8 @@ public:
     const std::string& reason() const noexcept { return reason_; }
     const std::string& room() const noexcept { return room_; }  ///< "" is the default room
     const Handshake& handshake() const noexcept { return handshake_; }
+    /** The client's address: the direct peer, or what a trusted proxy forwarded (Options::trusted_proxies). */
+    const std::string& client_address() const noexcept { return client_address_; }
 
 private:
     friend class Hub;
@@ -82,6 +84,7 @@ private:
     int status_ = 0;  // only admit() hands out an accepted one
     std::string reason_;
     std::string room_;
+    std::string client_address_;
     Handshake handshake_;
 };
 
@@ -108,7 +111,7 @@ private:
 struct UserEvent {
     UserId id;
     std::string room;
-    std::string remote_address;  ///< "" for a local participant
+    std::string remote_address;  ///< the client's address (Admission::client_address); "" for a local participant
 };
 
 /** A snapshot of the hub's counters (see `Hub::counters`). */
@@ -293,5 +296,12 @@ private:
 
 /** The room a request path selects: "" for "/", "name" for "/room/name"; nullopt for any other path. */
 std::optional<std::string> room_from_path(std::string_view path);
+
+/**
+ * The client's address for a handshake from `handshake.remote_address`:
+ * that address itself unless it is one of `trusted_proxies`, in which case
+ * the one the proxies forwarded (see Options::trusted_proxies).
+ */
+std::string client_address(const Handshake& handshake, const std::vector<std::string>& trusted_proxies);
 
 }  // namespace switchboard

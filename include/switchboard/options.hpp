@@ -31,6 +31,17 @@ struct Limits {
      */
     double rate_per_second = 200;
     double rate_burst = 2000;
+
+    /**
+     * Per client address (see Options::trusted_proxies for what the
+     * address is): users connected at once, and rooms it has opened that
+     * are still open. Over either, the join gets `too-many-connections` or
+     * `too-many-rooms` and is closed (1013), so one address can neither
+     * lock everybody else out of the server's rooms nor take all its
+     * connections. Local participants are not counted. 0: no limit.
+     */
+    std::size_t max_connections_per_address = 200;
+    std::size_t max_rooms_per_address = 50;
 };
 
 /** What the hub does with a message whose `type` nobody registered. */
@@ -65,6 +76,15 @@ struct Options {
      * Origin header (a non-browser client) is always allowed.
      */
     std::vector<std::string> allowed_origins;
+    /**
+     * Addresses of reverse proxies in front of the server (exact IP
+     * addresses, e.g. "127.0.0.1"). Only when the direct peer is one of
+     * them is the client's address taken from the `Forwarded` header (RFC
+     * 7239), or else `X-Forwarded-For`: the last address in it that is not
+     * itself a trusted proxy. Otherwise such headers are ignored, since any
+     * client can send them. Empty (default): the direct peer is the client.
+     */
+    std::vector<std::string> trusted_proxies;
     /** Silent by default. */
     LogSink log_sink;
     LogLevel log_level = LogLevel::info;

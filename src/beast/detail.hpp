@@ -67,6 +67,14 @@ public:
     void close_all(int code);
     bool stopping() const;
 
+    /**
+     * Counts one more connection in its HTTP phase from `address`; false
+     * (do not serve it) when that is over TransportOptions::max_http_connections
+     * or max_handshakes_per_address. Every true is matched by end_http.
+     */
+    bool begin_http(const std::string& address);
+    void end_http(const std::string& address);
+
     /** Runs once, on the thread that removes the last link, after close_all. */
     void on_drained(std::function<void()> callback);
 
@@ -85,6 +93,8 @@ private:
     mutable std::mutex mutex_;
     bool stopping_ = false;
     std::unordered_map<const detail::Link*, std::weak_ptr<detail::Link>> links_;
+    std::size_t http_connections_ = 0;
+    std::unordered_map<std::string, std::size_t> handshakes_;  // by peer address
     std::function<void()> on_drained_;
 };
 

@@ -53,13 +53,17 @@ class HttpSession final : public Link, public std::enable_shared_from_this<HttpS
     using Executor = typename bb::lowest_layer_type<Next>::executor_type;
 
 public:
-    HttpSession(std::shared_ptr<Adapter::State> state, const HttpHandler* handler, Next stream)
+    HttpSession(std::shared_ptr<Adapter::State> state, const HttpHandler* handler, Next stream, std::string peer)
         : state_(std::move(state)),
           handler_(handler),
           stream_(std::move(stream)),
-          executor_(bb::get_lowest_layer(stream_).get_executor()) {}
+          executor_(bb::get_lowest_layer(stream_).get_executor()),
+          peer_(std::move(peer)) {}
 
-    ~HttpSession() override { state_->remove(this); }
+    ~HttpSession() override {
+        state_->end_http(peer_);
+        state_->remove(this);
+    }
 
     void start() {
         if constexpr (std::is_same_v<Next, TlsStream>) {
@@ -140,6 +144,7 @@ private:
     const HttpHandler* handler_;
     Next stream_;
     const Executor executor_;
+    const std::string peer_;  // counted by begin_http until this session ends
     bb::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     HttpResponse response_;
@@ -148,8 +153,17 @@ private:
 
 template <class Next>
 void start_http(const std::shared_ptr<Adapter::State>& state, const HttpHandler* handler, Next stream) {
-    set_no_delay(bb::get_lowest_layer(stream).socket());
-    auto session = std::make_shared<HttpSession<Next>>(state, handler, std::move(stream));
+    auto& socket = bb::get_lowest_layer(stream).socket();
+    bb::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    if (ec) return;  // already gone
+    auto peer = remote.address().to_string();
+    if (!state->begin_http(peer)) {
+        socket.close(ec);
+        return;
+    }
+    set_no_delay(socket);
+    auto session = std::make_shared<HttpSession<Next>>(state, handler, std::move(stream), std::move(peer));
     if (state->add(session)) session->start();
 }
 

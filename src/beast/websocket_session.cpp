@@ -48,6 +48,38 @@ void Adapter::State::remove(const detail::Link* link) {
     maybe_drained(lock);
 }
 
+bool Adapter::State::begin_http(const std::string& address) {
+    const auto& proxies = hub.options().trusted_proxies;
+    const bool proxy = std::find(proxies.begin(), proxies.end(), address) != proxies.end();
+    const char* refused = nullptr;
+    {
+        std::lock_guard lock(mutex_);
+        auto& from_address = handshakes_[address];
+        if (options.max_http_connections != 0 && http_connections_ >= options.max_http_connections)
+            refused = "too-many-http-connections";
+        else if (!proxy && options.max_handshakes_per_address != 0 &&
+                 from_address >= options.max_handshakes_per_address)
+            refused = "too-many-handshakes";
+        if (!refused) {
+            ++http_connections_;
+            ++from_address;
+        } else if (from_address == 0) {
+            handshakes_.erase(address);
+        }
+    }
+    if (!refused) return true;
+    hub.count_transport_close(refused);
+    log(LogLevel::info, "refused a connection from {}: {}", address, refused);
+    return false;
+}
+
+void Adapter::State::end_http(const std::string& address) {
+    std::lock_guard lock(mutex_);
+    --http_connections_;
+    auto it = handshakes_.find(address);
+    if (it != handshakes_.end() && --it->second == 0) handshakes_.erase(it);
+}
+
 bool Adapter::State::stopping() const {
     std::lock_guard lock(mutex_);
     return stopping_;

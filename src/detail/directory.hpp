@@ -20,8 +20,10 @@
 namespace switchboard::detail {
 
 struct JoinOutcome {
-    /** Set when the join was refused: errc::room_full or errc::too_many_rooms. */
+    /** Set when the join was refused: errc::room_full, too_many_rooms or too_many_connections. */
     std::optional<std::string_view> refused;
+    /** With too_many_rooms: the limit was the address's own (Limits::max_rooms_per_address), not the server's. */
+    bool per_address = false;
     /** IDs already in the room, ascending (for `login`). */
     std::vector<UserId> present;
 };
@@ -39,9 +41,12 @@ public:
     /** A fresh ID: never handed out before in the life of the process (or cluster). */
     virtual UserId allocate_id() = 0;
 
-    /** Add `member` to its room, unless limits forbid it. */
-    virtual JoinOutcome join(const std::shared_ptr<Member>& member, std::size_t max_users_per_room,
-                             std::size_t max_rooms) = 0;
+    /**
+     * Add `member` to its room, unless limits forbid it: the room's size,
+     * the number of rooms, and for a member with a remote address, the
+     * connections of that address and the rooms it opened (0: no limit).
+     */
+    virtual JoinOutcome join(const std::shared_ptr<Member>& member, const Limits& limits) = 0;
 
     /** Remove `member` from its room. */
     virtual void leave(Member& member) = 0;

@@ -25,6 +25,7 @@ public:
         options.transport.read_message_max = settings.read_message_max;
         options.transport.handshake_timeout = settings.handshake_timeout;
         options.transport.idle_timeout = settings.idle_timeout;
+        options.transport.max_handshakes_per_address = 0;  // every client of the kit comes from 127.0.0.1
         server_ = std::make_unique<sb::beast::Server>(hub, options);
         if (auto error = server_->listen()) throw std::runtime_error(error->code + ": " + error->message);
         thread_ = std::thread([this] { server_->run(); });

@@ -245,3 +245,68 @@ TEST_CASE("TLS flags --tls-cert and --tls-key serve wss", "[server][tls]") {
     ChildProcess missing({SWITCHBOARD_SERVER_EXE, "--port", "0", "--tls-cert", files->cert}, "/dev/null");
     CHECK(missing.wait() == 1);
 }
+
+TEST_CASE("per-address limits: rooms and connections of one address, handshakes in flight", "[server][limits]") {
+    Server server(
+        {"--max-rooms-per-address", "2", "--max-connections-per-address", "3", "--max-handshakes-per-address", "2"});
+    std::vector<std::unique_ptr<WsClient>> mine;
+    for (const char* room : {"/room/a", "/room/b"}) {
+        mine.push_back(std::make_unique<WsClient>());
+        REQUIRE(mine.back()->login(server.port, room));
+    }
+    WsClient third_room;
+    REQUIRE(third_room.connect(server.port, "/room/c") == 101);
+    auto refused = third_room.receive();
+    REQUIRE(refused);
+    CHECK((*refused)["code"] == "too-many-rooms");
+    CHECK(third_room.wait_closed() == 1013);
+    // Another address opens rooms as it likes.
+    WsClient elsewhere;
+    elsewhere.bind_to("127.0.0.2");
+    REQUIRE(elsewhere.login(server.port, "/room/c"));
+    // A third connection of 127.0.0.1 fits, a fourth does not.
+    mine.push_back(std::make_unique<WsClient>());
+    REQUIRE(mine.back()->login(server.port, "/room/a"));
+    WsClient fourth;
+    REQUIRE(fourth.connect(server.port, "/room/a") == 101);
+    auto too_many = fourth.receive();
+    REQUIRE(too_many);
+    CHECK((*too_many)["code"] == "too-many-connections");
+
+    // Handshakes in flight: two idle TCP connections from 127.0.0.3 hold its share; a third is closed at once.
+    std::vector<std::unique_ptr<RawClient>> idle;
+    for (int i = 0; i < 2; ++i) {
+        idle.push_back(std::make_unique<RawClient>());
+        REQUIRE(idle.back()->connect_from("127.0.0.3", server.port));
+    }
+    RawClient third;
+    REQUIRE(third.connect_from("127.0.0.3", server.port));
+    CHECK(third.wait_hangup());
+    WsClient other;
+    other.bind_to("127.0.0.4");
+    CHECK(other.login(server.port));
+
+    auto metrics = http_request(server.port, "GET", "/metrics");
+    CHECK(metrics.body.find(R"(switchboard_errors_total{code="too-many-rooms"} 1)") != std::string::npos);
+    CHECK(metrics.body.find(R"(switchboard_errors_total{code="too-many-connections"} 1)") != std::string::npos);
+    CHECK(metrics.body.find(R"(switchboard_transport_closes_total{reason="too-many-handshakes"} 1)") !=
+          std::string::npos);
+}
+
+TEST_CASE("trusted proxy flag: the client address comes from X-Forwarded-For only from that proxy", "[server][limits]") {
+    Server server({"--max-connections-per-address", "1", "--trusted-proxy", "127.0.0.1"});
+    // Through the proxy (127.0.0.1): two different clients.
+    WsClient a, b;
+    REQUIRE(a.connect(server.port, "/", {{"X-Forwarded-For", "203.0.113.1"}}) == 101);
+    REQUIRE(b.connect(server.port, "/", {{"X-Forwarded-For", "203.0.113.2"}}) == 101);
+    CHECK((*a.receive())["type"] == "login");
+    CHECK((*b.receive())["type"] == "login");
+    // Not through the proxy: the header is ignored, the peer's own address counts.
+    WsClient c, d;
+    c.bind_to("127.0.0.2");
+    d.bind_to("127.0.0.2");
+    REQUIRE(c.connect(server.port, "/", {{"X-Forwarded-For", "203.0.113.3"}}) == 101);
+    REQUIRE(d.connect(server.port, "/", {{"X-Forwarded-For", "203.0.113.4"}}) == 101);
+    CHECK((*c.receive())["type"] == "login");
+    CHECK((*d.receive())["code"] == "too-many-connections");
+}

@@ -2,6 +2,7 @@
 // what the hub sent and whether it closed, and a helper that joins one.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -99,13 +100,19 @@ struct TestUser {
     void send_json(Hub& hub, const nlohmann::json& message) const { hub.receive(*session, message.dump()); }
 };
 
-/** Admit and open a user on `path` ("/" or "/room/<name>"). */
-inline TestUser join(Hub& hub, std::string path = "/") {
+/**
+ * Admit and open a user on `path` ("/" or "/room/<name>") from
+ * `remote_address`; by default each user comes from an address of its own
+ * ("client-N"), as users of a real server mostly do.
+ */
+inline TestUser join(Hub& hub, std::string path = "/", std::string remote_address = {}) {
+    static std::atomic<unsigned> next_address{0};
     TestUser u;
     u.connection = std::make_shared<MemoryConnection>();
     Handshake h;
     h.path = std::move(path);
-    h.remote_address = "127.0.0.1";
+    h.remote_address =
+        remote_address.empty() ? "client-" + std::to_string(next_address.fetch_add(1)) : std::move(remote_address);
     auto admission = hub.admit(std::move(h));
     if (admission) u.session = hub.open(std::move(admission), u.connection);
     return u;

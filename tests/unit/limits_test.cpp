@@ -176,6 +176,111 @@ TEST_CASE("open rooms: a room frees its slot when its last user leaves", "[limit
     CHECK(join(hub, "/room/b").session);
 }
 
+TEST_CASE("per address: one address cannot open more rooms than its share", "[limits][per-address]") {
+    Options options;
+    options.limits.max_rooms_per_address = 3;
+    Hub hub(options);
+    std::vector<TestUser> mine;
+    for (int i = 0; i < 3; ++i) {
+        mine.push_back(join(hub, "/room/r" + std::to_string(i), "192.0.2.1"));
+        REQUIRE(mine.back().session);
+    }
+    auto fourth = join(hub, "/room/r3", "192.0.2.1");
+    CHECK_FALSE(fourth.session);
+    auto msgs = fourth.connection->messages();
+    REQUIRE(msgs.size() == 1);
+    CHECK(msgs[0].at("code") == "too-many-rooms");
+    CHECK(msgs[0].at("message").get<std::string>().find("your address") != std::string::npos);
+    CHECK(fourth.connection->close_code() == close_code::try_again_later);
+    // It may still join rooms that exist, and others may open rooms.
+    CHECK(join(hub, "/room/r0", "192.0.2.1").session);
+    CHECK(join(hub, "/room/other", "192.0.2.2").session);
+    // A room it opened counts until the room closes, even after it left.
+    auto guest = join(hub, "/room/r1", "192.0.2.2");
+    hub.leave(*mine[1].session);
+    CHECK_FALSE(join(hub, "/room/r9", "192.0.2.1").session);
+    hub.leave(*guest.session);  // r1 is gone now
+    CHECK(join(hub, "/room/r9", "192.0.2.1").session);
+    CHECK(hub.counters().errors.at("too-many-rooms") == 2);
+}
+
+TEST_CASE("per address: connections beyond the limit get too-many-connections", "[limits][per-address]") {
+    Options options;
+    options.limits.max_connections_per_address = 2;
+    Hub hub(options);
+    auto a = join(hub, "/", "192.0.2.1");
+    auto b = join(hub, "/room/x", "192.0.2.1");
+    REQUIRE(a.session);
+    REQUIRE(b.session);
+    auto c = join(hub, "/", "192.0.2.1");
+    CHECK_FALSE(c.session);
+    REQUIRE(c.connection->messages().size() == 1);
+    CHECK(c.connection->messages()[0].at("code") == "too-many-connections");
+    CHECK(c.connection->close_code() == close_code::try_again_later);
+    CHECK(join(hub, "/", "192.0.2.2").session);
+    // Local participants are not counted against anyone.
+    auto host = hub.join_local("", [](const json&) {});
+    hub.leave(*a.session);
+    CHECK(join(hub, "/", "192.0.2.1").session);
+    CHECK(errors_counted(hub, "too-many-connections") == 1);
+}
+
+TEST_CASE("per address: 0 turns the limits off", "[limits][per-address]") {
+    Options options;
+    options.limits.max_connections_per_address = 0;
+    options.limits.max_rooms_per_address = 0;
+    Hub hub(options);
+    std::vector<TestUser> users;
+    for (int i = 0; i < 300; ++i) {
+        users.push_back(join(hub, "/room/r" + std::to_string(i % 60), "192.0.2.1"));
+        REQUIRE(users.back().session);
+    }
+}
+
+TEST_CASE("the client address comes from forwarding headers only behind a trusted proxy", "[limits][proxy]") {
+    auto at = [](std::string remote, std::vector<std::pair<std::string, std::string>> headers) {
+        Handshake h;
+        h.path = "/";
+        h.remote_address = std::move(remote);
+        h.headers = std::move(headers);
+        return h;
+    };
+    const std::vector<std::string> proxies = {"10.0.0.1", "10.0.0.2"};
+    // Not from a proxy: the headers are anybody's to forge.
+    CHECK(client_address(at("192.0.2.9", {{"X-Forwarded-For", "203.0.113.5"}}), proxies) == "192.0.2.9");
+    CHECK(client_address(at("192.0.2.9", {{"X-Forwarded-For", "203.0.113.5"}}), {}) == "192.0.2.9");
+    // From a proxy: the last address that is not a proxy of ours.
+    CHECK(client_address(at("10.0.0.1", {{"X-Forwarded-For", "203.0.113.5"}}), proxies) == "203.0.113.5");
+    CHECK(client_address(at("10.0.0.1", {{"x-forwarded-for", "6.6.6.6, 203.0.113.5, 10.0.0.2"}}), proxies) ==
+          "203.0.113.5");
+    CHECK(client_address(at("10.0.0.1", {{"X-Forwarded-For", "6.6.6.6"}, {"X-Forwarded-For", "203.0.113.5"}}),
+                         proxies) == "203.0.113.5");
+    // Forwarded (RFC 7239) wins over X-Forwarded-For; quotes, brackets and ports go.
+    CHECK(client_address(at("10.0.0.1", {{"Forwarded", "for=192.0.2.60;proto=http;by=203.0.113.43"},
+                                         {"X-Forwarded-For", "6.6.6.6"}}),
+                         proxies) == "192.0.2.60");
+    CHECK(client_address(at("10.0.0.2", {{"Forwarded", R"(for="[2001:db8:cafe::17]:4711", for=10.0.0.1)"}}), proxies) ==
+          "2001:db8:cafe::17");
+    CHECK(client_address(at("10.0.0.1", {{"Forwarded", "For=\"192.0.2.43:47011\""}}), proxies) == "192.0.2.43");
+    // A proxy that forwarded nothing: the proxy itself.
+    CHECK(client_address(at("10.0.0.1", {}), proxies) == "10.0.0.1");
+
+    // Through the hub: the admission and the per-address limit use it.
+    Options options;
+    options.trusted_proxies = proxies;
+    options.limits.max_connections_per_address = 1;
+    Hub hub(options);
+    auto first = hub.admit(at("10.0.0.1", {{"X-Forwarded-For", "203.0.113.5"}}));
+    REQUIRE(first);
+    CHECK(first.client_address() == "203.0.113.5");
+    auto c1 = std::make_shared<MemoryConnection>();
+    CHECK(hub.open(std::move(first), c1));
+    auto c2 = std::make_shared<MemoryConnection>();
+    CHECK_FALSE(hub.open(hub.admit(at("10.0.0.1", {{"X-Forwarded-For", "203.0.113.5"}})), c2));
+    auto c3 = std::make_shared<MemoryConnection>();
+    CHECK(hub.open(hub.admit(at("10.0.0.1", {{"X-Forwarded-For", "203.0.113.6"}})), c3));
+}
+
 TEST_CASE("rate: a burst passes, the next messages are dropped, with counts only", "[limits][rate]") {
     Options options;
     options.limits.rate_per_second = 1e-9;  // effectively no refill during the test

@@ -261,6 +261,7 @@ public:
     void start(const Target& target, std::string path, std::chrono::milliseconds timeout) {
         path_ = std::move(path);
         connect_start_ns = now_ns();
+        bind_own_address();
         beast::get_lowest_layer(ws_).expires_after(timeout);
         beast::get_lowest_layer(ws_).async_connect(
             target.endpoint(), [self = shared_from_this(), host = target.host + ":" + std::to_string(target.port)](
@@ -291,6 +292,24 @@ public:
     Worker& worker() { return worker_; }
 
 private:
+    /**
+     * Real clients come from many addresses, and the server limits what one
+     * address may do: each client connects from a loopback address of its
+     * own (all of 127.0.0.0/8 reaches the server), 127.1.0.1 upwards, so
+     * the figures measure the server and not its per-address limits.
+     */
+    void bind_own_address() {
+        static std::atomic<std::uint32_t> next{0};
+        std::uint32_t n = next.fetch_add(1) % (254u * 256 * 250);
+        net::ip::address_v4::bytes_type a{127, static_cast<unsigned char>(1 + n / (256 * 254)),
+                                          static_cast<unsigned char>(n / 254 % 256),
+                                          static_cast<unsigned char>(1 + n % 254)};
+        auto& socket = beast::get_lowest_layer(ws_).socket();
+        beast::error_code ec;
+        socket.open(tcp::v4(), ec);
+        if (!ec) socket.bind(tcp::endpoint(net::ip::address_v4(a), 0), ec);  // if it fails, 127.0.0.1 it is
+    }
+
     void call_on_login(bool ok) {
         // One-shot: dropping the callback also breaks any ownership cycle through it.
         auto callback = std::move(on_login);

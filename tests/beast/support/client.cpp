@@ -50,6 +50,7 @@ struct WsClient::Impl {
     bb::flat_buffer buffer;
     std::string refusal_body;
     bool small_buffer = false;
+    std::string local_address;
     bool broken = false;
     bool closed_cleanly = false;  // the read that broke the client ended with a clean close
 
@@ -67,6 +68,7 @@ struct WsClient::Impl {
         bb::error_code ec;
         s.open(tcp::v4(), ec);
         if (small_buffer) s.set_option(net::socket_base::receive_buffer_size(4096), ec);
+        if (!local_address.empty()) s.bind(tcp::endpoint(net::ip::make_address(local_address), 0), ec);
         bool done = false;
         bool ok = false;
         s.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), [&](bb::error_code e) {
@@ -132,6 +134,10 @@ const std::string& WsClient::refusal_body() const noexcept {
 
 void WsClient::small_receive_buffer() {
     impl_->small_buffer = true;
+}
+
+void WsClient::bind_to(std::string loopback_address) {
+    impl_->local_address = std::move(loopback_address);
 }
 
 namespace {
@@ -398,6 +404,21 @@ bool RawClient::upgrade_with(std::uint16_t port, std::string_view target, std::s
 
 bool RawClient::write(std::string_view bytes) {
     return impl_->ws.write(net::buffer(bytes.data(), bytes.size()));
+}
+
+bool RawClient::connect_from(const std::string& local, std::uint16_t port) {
+    auto& socket = impl_->ws.socket();
+    bb::error_code ec;
+    socket.open(tcp::v4(), ec);
+    socket.bind(tcp::endpoint(net::ip::make_address(local), 0), ec);
+    return !ec && impl_->ws.connect(port);
+}
+
+bool RawClient::wait_hangup() {
+    std::string byte(1, '\0');
+    // A read that fails before the timeout: the server closed (or reset) the connection.
+    auto ec = impl_->ws.await([&](auto handler) { net::async_read(impl_->ws.stream, net::buffer(byte), handler); });
+    return ec && ec != net::error::timed_out;
 }
 
 std::optional<std::string> RawClient::next_text() {

@@ -46,6 +46,9 @@ public:
     /** Shrink the receive buffer (before connect) so that a client that never reads fills up quickly. */
     void small_receive_buffer();
 
+    /** Connect from this loopback address (before connect), e.g. "127.0.0.2": another client address. */
+    void bind_to(std::string loopback_address);
+
     bool send(std::string_view text, std::chrono::milliseconds timeout = 5s);
     bool send_binary(std::string_view data, std::chrono::milliseconds timeout = 5s);
 
@@ -125,6 +128,10 @@ public:
     bool write(std::string_view bytes);
     /** The next text message from the server; nullopt on close, error or timeout. */
     std::optional<std::string> next_text();
+    /** Only a TCP connection from `local` (a loopback address), nothing sent; true once connected. */
+    bool connect_from(const std::string& local, std::uint16_t port);
+    /** True when the server closes the connection (end of stream or reset) within 5 s. */
+    bool wait_hangup();
     /** A client text frame (masked, with a zero key), up to 64 KiB of text. */
     static std::string text_frame(std::string_view text);
 
