@@ -89,8 +89,8 @@ public:
     const char* end_;
     int max_depth_;
     std::string error;
-    /** Set when the text is JSON but breaks a rule of ours (a duplicate member name). */
-    bool json_ok = false;
+    /** Why the text, if it is JSON, breaks our rule of unique member names; empty when it does not. */
+    std::string duplicate;
 
     const char* begin_ = p_;
 
@@ -368,7 +368,7 @@ public:
             }
             if (*p_ == '}') {
                 ++p_;
-                if (!unique_keys(first_key)) return false;
+                check_unique_keys(first_key);
                 keys_.resize(first_key);
                 return true;
             }
@@ -376,20 +376,22 @@ public:
         }
     }
 
-    // The names keys_[first..] of one object are all distinct (I-JSON, RFC
-    // 7493): a receiver whose parser keeps the first of two members would
-    // otherwise see something the server never checked. Pairwise for the
-    // usual handful of members, sorted for large objects so that a 64 KiB
-    // object of tiny members costs n log n, not n squared.
-    bool unique_keys(std::size_t first) {
+    // Notes in `duplicate` when two names of keys_[first..], one object's,
+    // are equal (I-JSON, RFC 7493): a receiver whose parser keeps the first
+    // of two members would otherwise see something the server never
+    // checked. Reported once the whole text is known to be JSON. Pairwise
+    // for the usual handful of members, sorted for large objects so that a
+    // 64 KiB object of tiny members costs n log n, not n squared.
+    void check_unique_keys(std::size_t first) {
+        if (!duplicate.empty()) return;  // the first one found is reported
         const std::size_t n = keys_.size() - first;
-        std::string_view duplicate;
+        std::string_view name;
         bool found = false;
         if (n <= 16) {
             for (std::size_t i = first + 1; i < keys_.size() && !found; ++i)
                 for (std::size_t j = first; j < i; ++j)
                     if (keys_[i] == keys_[j]) {
-                        duplicate = keys_[i];
+                        name = keys_[i];
                         found = true;
                         break;
                     }
@@ -398,18 +400,14 @@ public:
             std::sort(sorted_.begin(), sorted_.end());
             auto it = std::adjacent_find(sorted_.begin(), sorted_.end());
             if (it != sorted_.end()) {
-                duplicate = *it;
+                name = *it;
                 found = true;
             }
         }
-        if (!found) return true;
-        if (error.empty()) {
-            std::string name =
-                nlohmann::json(std::string(duplicate)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-            error = "member " + name + " appears twice in one object; member names must be unique";
-        }
-        json_ok = true;
-        return false;
+        if (!found) return;
+        std::string quoted =
+            nlohmann::json(std::string(name)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        duplicate = "member " + quoted + " appears twice in one object; member names must be unique";
     }
 
 private:
@@ -611,13 +609,17 @@ std::optional<MessageView> MessageView::parse(std::string_view text, int max_dep
         s.skip_ws();
         if (s.p_ != s.end_) ok = s.fail("unexpected text after the JSON value");
     }
+    if (ok && !s.duplicate.empty()) {
+        if (error) *error = {std::string(errc::invalid_message), std::move(s.duplicate)};
+        return std::nullopt;
+    }
     if (ok && !is_object) {
         if (error) *error = {std::string(errc::invalid_message), "the message is not a JSON object"};
         return std::nullopt;
     }
     if (!ok) {
         if (text.empty()) s.error = "the message is empty";
-        if (error) *error = {std::string(s.json_ok ? errc::invalid_message : errc::invalid_json), s.error};
+        if (error) *error = {std::string(errc::invalid_json), s.error};
         return std::nullopt;
     }
     return view;

@@ -104,6 +104,13 @@ TEST_CASE("MessageView refuses a duplicate member name at any depth", "[view][du
         CHECK(error.code == "invalid-message");
         CHECK(error.message.find("appears twice") != std::string::npos);
     }
+    // Text that is not JSON is invalid-json, whatever duplicates it has (found by the fuzzer).
+    for (const char* text : {R"({"a":1,"a":2}})", R"({"x":{"a":1,"a":2},)"}) {
+        INFO(text);
+        Error error;
+        CHECK_FALSE(MessageView::parse(text, 32, &error));
+        CHECK(error.code == "invalid-json");
+    }
     // Same names in different objects, or differing only in case, are fine.
     CHECK(MessageView::parse(R"({"type":"t","o":{"type":1,"p":{"type":2}},"a":[{"k":1},{"k":2}],"Type":3})", 32));
 }
