@@ -80,7 +80,12 @@ std::string decode_valid_string(std::string_view quoted);
 class Scanner {
 public:
     Scanner(std::string_view text, int max_depth)
-        : p_(text.data()), end_(text.data() + text.size()), max_depth_(max_depth) {
+        : p_(text.data()),
+          end_(text.data() + text.size()),
+          max_depth_(max_depth),
+          keys_(scratch().keys),
+          sorted_(scratch().sorted),
+          decoded_keys_(scratch().decoded) {
         keys_.clear();
         decoded_keys_.clear();
     }
@@ -411,17 +416,23 @@ public:
     }
 
 private:
+    // Per thread and reused, so a message costs no allocation for them;
+    // looked up once per Scanner (a thread_local access is not free).
+    struct Scratch {
+        std::vector<std::string_view> keys;
+        std::vector<std::string_view> sorted;
+        std::deque<std::string> decoded;
+    };
+    static Scratch& scratch() {
+        thread_local Scratch s;
+        return s;
+    }
     // Names of the members of the objects being scanned, innermost last.
-    // Per thread and reused, so a message costs no allocation for them.
-    static thread_local std::vector<std::string_view> keys_;
-    static thread_local std::vector<std::string_view> sorted_;
+    std::vector<std::string_view>& keys_;
+    std::vector<std::string_view>& sorted_;
     // Storage for decoded names (those written with escapes); deque: stable.
-    static thread_local std::deque<std::string> decoded_keys_;
+    std::deque<std::string>& decoded_keys_;
 };
-
-thread_local std::vector<std::string_view> Scanner::keys_;
-thread_local std::vector<std::string_view> Scanner::sorted_;
-thread_local std::deque<std::string> Scanner::decoded_keys_;
 
 // The functions below read text the Scanner has already accepted, so they
 // skip instead of checking.
