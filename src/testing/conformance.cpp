@@ -752,7 +752,7 @@ void close_while_blocked(const Target& t, const KitOptions& k) {
     // Its writes blocked, the server still reads: the close frame must take the user out.
     std::string close_frame = detail::RawClient::frame(0x8, std::string("\x03\xe8", 2));
     if (!closer->raw.write(close_frame, k.timeout)) fail("could not send the close frame: {}", closer->raw.error());
-    auto bound = settings.handshake_timeout + 500ms;
+    auto bound = settings.handshake_timeout + 1500ms;  // and time to be scheduled, under a sanitizer too
     run.expect_presence(watcher, "user-left", closer->id,
                         "a client that sent a close frame must leave the room even while the server cannot write to "
                         "it (within the closing-handshake timeout)",
