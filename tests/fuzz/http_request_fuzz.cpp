@@ -12,6 +12,10 @@
 //     and HEAD; no answer ever contains the secret; a 200's body is one of
 //     the files under the root, the bundled client, "ok\n" or the metrics
 //     (empty for HEAD);
+//   - checked by the adapter's upgrade validation (src/beast/upgrade_request.hpp)
+//     against a model: missing_host refuses exactly HTTP/1.1 (and later)
+//     without Host; bad_upgrade refuses exactly that or a Sec-WebSocket-Key
+//     that is not the canonical base64 of 16 bytes;
 //   - turned into a Handshake (target split at the first '?', headers copied)
 //     for room_from_path and Hub::admit. Checks: room_from_path gives "" for
 //     "/", the name for "/room/<1-64 of A-Za-z0-9._~->" and nothing otherwise;
@@ -35,6 +39,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <switchboard/hub.hpp>
 
+#include "beast/upgrade_request.hpp"
 #include "fuzz_check.hpp"
 #include "web.hpp"
 
@@ -159,6 +164,62 @@ void check_web_answer(const switchboard::beast::HttpRequest& request) {
                "200 with a body that is no file of the root for " + printable(target) + ": " + printable(body, 200));
 }
 
+/** The first header named `name` (any case), or nullopt. */
+std::optional<std::string> first_header(const switchboard::beast::HttpRequest& request, std::string_view name) {
+    for (const auto& field : request)
+        if (iequals(std::string(field.name_string()), name)) return std::string(field.value());
+    return std::nullopt;
+}
+
+/** RFC 6455 4.2.1: the key decodes from base64 to exactly 16 bytes, written canonically. */
+bool expected_valid_key(const std::string& key) {
+    static const std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (key.size() != 24 || key.compare(22, 2, "==") != 0) return false;
+    std::string bytes;
+    unsigned bits = 0, count = 0;
+    for (std::size_t i = 0; i < 22; ++i) {
+        auto v = alphabet.find(key[i]);
+        if (v == std::string_view::npos) return false;
+        bits = (bits << 6) | static_cast<unsigned>(v);
+        count += 6;
+        if (count >= 8) {
+            count -= 8;
+            bytes += static_cast<char>((bits >> count) & 0xff);
+        }
+    }
+    if (bytes.size() != 16) return false;
+    std::string again;  // re-encoded: leftover bits must have been zero
+    for (std::size_t i = 0; i < 16; i += 3) {
+        unsigned n = static_cast<unsigned char>(bytes[i]) << 16;
+        if (i + 1 < 16) n |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+        if (i + 2 < 16) n |= static_cast<unsigned char>(bytes[i + 2]);
+        again += alphabet[(n >> 18) & 63];
+        again += alphabet[(n >> 12) & 63];
+        again += i + 1 < 16 ? alphabet[(n >> 6) & 63] : '=';
+        again += i + 2 < 16 ? alphabet[n & 63] : '=';
+    }
+    return again == key;
+}
+
+/** The adapter's checks before it answers or upgrades: Host on HTTP/1.1, and a 16-byte key for an upgrade. */
+void check_upgrade_validation(const switchboard::beast::HttpRequest& request) {
+    const std::string target(request.target());
+    const bool host_missing = request.version() >= 11 && !first_header(request, "host");
+    const auto key = first_header(request, "sec-websocket-key");
+    const bool key_valid = key && expected_valid_key(*key);
+    const auto no_host = switchboard::beast::detail::missing_host(request);
+    FUZZ_CHECK(no_host.has_value() == host_missing, std::string("missing_host: ") + (no_host ? "refused" : "accepted") +
+                                                        " HTTP/" + std::to_string(request.version() / 10) + "." +
+                                                        std::to_string(request.version() % 10) + " " +
+                                                        printable(target));
+    const auto bad = switchboard::beast::detail::bad_upgrade(request);
+    FUZZ_CHECK(bad.has_value() == (host_missing || !key_valid),
+               std::string("bad_upgrade: ") + (bad ? "refused (" + bad->reason + ")" : std::string("accepted")) +
+                   " key " + (key ? "'" + printable(*key) + "'" : std::string("absent")) +
+                   (host_missing ? ", no Host" : ""));
+    FUZZ_CHECK(!bad || !bad->reason.empty(), "bad_upgrade without a reason");
+}
+
 void check_admission(const switchboard::beast::HttpRequest& request) {
     const std::string target(request.target());
     switchboard::Handshake handshake;
@@ -177,10 +238,6 @@ void check_admission(const switchboard::beast::HttpRequest& request) {
     FUZZ_CHECK(room == expected, "room_from_path(" + printable(handshake.path) + ") gave " +
                                      (room ? "'" + printable(*room) + "'" : std::string("nothing")) + ", expected " +
                                      (expected ? "'" + printable(*expected) + "'" : std::string("nothing")));
-
-    // Upgrade validation (Host, Sec-WebSocket-Key) happens before admission
-    // in the adapter; when it is a function of its own, call it here on
-    // `request` and check its verdict.
 
     const auto path = handshake.path;
     auto admission = hub().admit(std::move(handshake));
@@ -224,6 +281,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!parser.is_done()) return 0;
         const auto& request = parser.get();
         check_web_answer(request);
+        check_upgrade_validation(request);
         check_admission(request);
     }
     return 0;
