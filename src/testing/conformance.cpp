@@ -575,6 +575,14 @@ void flood_until_busy(Run& run, User& sender, UserId to, std::string_view why) {
         why, to, sent / (1024 * 1024), std::chrono::duration_cast<ms>(Clock::now() - begin).count());
 }
 
+/** A queue small enough for a client that stops reading to back it up quickly. */
+TransportSettings small_queue() {
+    TransportSettings settings;
+    settings.queue_max_bytes = 256 * 1024;
+    settings.queue_max_messages = 64;
+    return settings;
+}
+
 void slow_consumer(const Target& t, const KitOptions& k) {
     TransportSettings settings;
     settings.queue_max_bytes = 64 * 1024;
@@ -618,9 +626,7 @@ void slow_consumer(const Target& t, const KitOptions& k) {
 }
 
 void busy_recipient(const Target& t, const KitOptions& k) {
-    TransportSettings settings;
-    settings.queue_max_bytes = 256 * 1024;
-    settings.queue_max_messages = 64;
+    TransportSettings settings = small_queue();
     Run run(t, k, quiet_hub(), settings);
     auto stalled = raw_join(run, "a client that stopped reading");
     auto sender = run.connect("sender");
@@ -629,7 +635,6 @@ void busy_recipient(const Target& t, const KitOptions& k) {
     flood_until_busy(run, sender, stalled->id, "messages to a client that stopped reading");
     // Other users' messages must not get it closed: only the server's own may.
     if (auto event = watcher.client->next(300ms)) {
-        json m = json::parse(event->data, nullptr, false);
         fail("the flood was refused with recipient-busy, so the stalled user must stay; but the watcher observed {}",
              describe(*event));
     }
@@ -689,9 +694,7 @@ void burst_to_reader(const Target& t, const KitOptions& k) {
 }
 
 void ping_flood(const Target& t, const KitOptions& k) {
-    TransportSettings settings;
-    settings.queue_max_bytes = 256 * 1024;
-    settings.queue_max_messages = 64;
+    TransportSettings settings = small_queue();
     Run run(t, k, quiet_hub(), settings);
     auto flooder = raw_join(run, "a client that floods pings and does not read");
     // 100,000 pings of 125 bytes: 12 MB of pongs if each were answered, far
@@ -739,9 +742,7 @@ void ping_flood(const Target& t, const KitOptions& k) {
 }
 
 void close_while_blocked(const Target& t, const KitOptions& k) {
-    TransportSettings settings;
-    settings.queue_max_bytes = 256 * 1024;
-    settings.queue_max_messages = 64;
+    TransportSettings settings = small_queue();
     settings.handshake_timeout = 1000ms;
     Run run(t, k, quiet_hub(), settings);
     auto closer = raw_join(run, "a client that stopped reading");

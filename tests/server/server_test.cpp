@@ -293,7 +293,8 @@ TEST_CASE("per-address limits: rooms and connections of one address, handshakes 
           std::string::npos);
 }
 
-TEST_CASE("trusted proxy flag: the client address comes from X-Forwarded-For only from that proxy", "[server][limits]") {
+TEST_CASE("trusted proxy flag: the client address comes from X-Forwarded-For only from that proxy",
+          "[server][limits]") {
     Server server({"--max-connections-per-address", "1", "--trusted-proxy", "127.0.0.1"});
     // Through the proxy (127.0.0.1): two different clients.
     WsClient a, b;
