@@ -1,9 +1,9 @@
 #include "web.hpp"
 
-#include <fstream>
 #include <sstream>
 #include <system_error>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <boost/beast/http/field.hpp>
@@ -19,9 +19,6 @@ using beast::HttpResponse;
 
 namespace {
 
-/** Largest static file served; the bundled page is a few kilobytes. */
-constexpr std::uintmax_t max_file_bytes = 16 * 1024 * 1024;
-
 HttpResponse text_response(http::status status, const HttpRequest& request, std::string body) {
     HttpResponse response{status, request.version()};
     response.set(http::field::content_type, "text/plain; charset=utf-8");
@@ -29,20 +26,16 @@ HttpResponse text_response(http::status status, const HttpRequest& request, std:
     return response;
 }
 
-/** For HEAD: the GET answer's headers, no body. */
-void strip_body_for_head(const HttpRequest& request, HttpResponse& response) {
-    if (request.method() != http::verb::head) return;
-    response.content_length(response.body().size());
-    response.body().clear();
-}
-
-bool read_file(const fs::path& file, std::string& out) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return false;
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    out = std::move(buffer).str();
-    return true;
+/** For HEAD: the GET answer's headers, no body (and no file left open). */
+beast::HttpAnswer strip_body_for_head(const HttpRequest& request, beast::HttpAnswer answer) {
+    if (request.method() != http::verb::head) return answer;
+    return std::visit(
+        [](auto& response) {
+            HttpResponse head{response.base()};
+            head.content_length(response.payload_size().value_or(0));
+            return head;
+        },
+        answer);
 }
 
 /** True when `path` is `root` itself or lies below it (both canonical). */
@@ -61,7 +54,7 @@ public:
         if (ec) root_.clear();
     }
 
-    HttpResponse operator()(const HttpRequest& request) const {
+    beast::HttpAnswer operator()(const HttpRequest& request) const {
         if (request.method() != http::verb::get && request.method() != http::verb::head) {
             auto response = text_response(http::status::method_not_allowed, request, "method not allowed\n");
             response.set(http::field::allow, "GET, HEAD");
@@ -69,13 +62,11 @@ public:
         }
         auto target = std::string_view(request.target().data(), request.target().size());
         target = target.substr(0, target.find('?'));
-        HttpResponse response = answer(request, target);
-        strip_body_for_head(request, response);
-        return response;
+        return strip_body_for_head(request, answer(request, target));
     }
 
 private:
-    HttpResponse answer(const HttpRequest& request, std::string_view target) const {
+    beast::HttpAnswer answer(const HttpRequest& request, std::string_view target) const {
         if (target == "/healthz") return text_response(http::status::ok, request, "ok\n");
         if (target == "/metrics") {
             auto response = text_response(http::status::ok, request, prometheus_metrics(hub_.counters()));
@@ -118,16 +109,17 @@ private:
         return text_response(http::status::not_found, request, "not found\n");
     }
 
-    HttpResponse serve_file(const HttpRequest& request, const fs::path& file) const {
+    /** The file itself, opened now, streamed as the client reads (any size). */
+    beast::HttpAnswer serve_file(const HttpRequest& request, const fs::path& file) const {
         std::error_code ec;
         if (!fs::is_regular_file(file, ec)) return text_response(http::status::not_found, request, "not found\n");
-        auto size = fs::file_size(file, ec);
-        if (ec || size > max_file_bytes) return text_response(http::status::forbidden, request, "file too large\n");
-        HttpResponse response{http::status::ok, request.version()};
-        if (!read_file(file, response.body()))
-            return text_response(http::status::forbidden, request, "cannot read the file\n");
+        beast::FileResponse response{http::status::ok, request.version()};
+        boost::beast::error_code open_error;
+        response.body().open(file.c_str(), boost::beast::file_mode::scan, open_error);
+        if (open_error) return text_response(http::status::forbidden, request, "cannot read the file\n");
         response.set(http::field::content_type, std::string(content_type(file)));
         response.set(http::field::cache_control, "no-cache");
+        response.prepare_payload();
         return response;
     }
 

@@ -5,7 +5,8 @@
 //   GET /switchboard.js  the JS client (from the web root if it has one, else the bundled one)
 //   GET /anything-else   a static file under the web root ("/" and "dir/" mean index.html)
 //
-// HEAD works wherever GET does; other methods get 405. Paths that leave the
+// Files are streamed from disk as the client reads them, whatever their
+// size. HEAD works wherever GET does; other methods get 405. Paths that leave the
 // web root (`..`, percent-encoded or not, and symlinks pointing outside) get
 // 404 or 403.
 #pragma once

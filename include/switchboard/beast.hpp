@@ -78,10 +78,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/file_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -93,6 +95,13 @@ namespace switchboard::beast {
 /** The HTTP request and response types the adapter reads and writes. */
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+/**
+ * A response whose body is an open file. The server sends it a few
+ * kilobytes at a time as the client reads, so a large file costs its file
+ * descriptor and one small buffer, whatever its size.
+ */
+using FileResponse = boost::beast::http::response<boost::beast::http::file_body>;
 
 /** Per-connection transport settings. The defaults suit a server on the open internet. */
 struct TransportOptions {
@@ -206,14 +215,23 @@ private:
     friend class Server;
 };
 
+/** What an HttpHandler answers: a body held in memory, or a file streamed from disk. */
+using HttpAnswer = std::variant<HttpResponse, FileResponse>;
+
 /**
  * Answers plain HTTP requests (everything that is not a WebSocket upgrade)
  * on a `Server`'s port. Runs on the connection's strand, on one of the
  * server's threads, possibly on several threads at once for different
  * connections. For HEAD requests, return the headers of the GET answer with
  * an empty body and set Content-Length yourself.
+ *
+ * The server writes an answer as fast as the client reads it: each write
+ * must make progress within `handshake_timeout`, or the connection is
+ * closed (a client that stops reading holds no more than its socket's
+ * buffers). Connections that wait for an answer count against
+ * `max_http_connections` like any other.
  */
-using HttpHandler = std::function<HttpResponse(const HttpRequest& request)>;
+using HttpHandler = std::function<HttpAnswer(const HttpRequest& request)>;
 
 struct ServerOptions {
     std::string host = "127.0.0.1";  ///< address to bind (IPv4 or IPv6 literal)

@@ -6,6 +6,7 @@
 #include <optional>
 #include <thread>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/dispatch.hpp>
@@ -18,6 +19,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
@@ -105,9 +107,10 @@ private:
         if (auto bad = missing_host(request)) {
             response_ = plain_response(http::status::bad_request, request.version(), bad->reason + "\n");
         } else if (!handler_) {
-            response_ = plain_response(http::status::upgrade_required, request.version(),
-                                       "this endpoint speaks WebSocket only\n");
-            response_.set(http::field::upgrade, "websocket");
+            auto refusal = plain_response(http::status::upgrade_required, request.version(),
+                                          "this endpoint speaks WebSocket only\n");
+            refusal.set(http::field::upgrade, "websocket");
+            response_ = std::move(refusal);
         } else {
             try {
                 response_ = (*handler_)(request);
@@ -118,17 +121,41 @@ private:
                     plain_response(http::status::internal_server_error, request.version(), "internal server error\n");
             }
         }
-        response_.version(request.version());
-        if (!response_.has_content_length() || request.method() != http::verb::head) response_.prepare_payload();
-        if (!response_.count(http::field::server)) response_.set(http::field::server, "switchboard");
-        response_.keep_alive(request.keep_alive() && handler_ && !state_->stopping() &&
-                             response_.result() != http::status::bad_request);
-        http::async_write(stream_, response_, bb::bind_front_handler(&HttpSession::on_write, this->shared_from_this()));
+        std::visit([&](auto& response) { start_write(request, response); }, response_);
     }
 
-    void on_write(bb::error_code ec, std::size_t) {
-        if (ec || !response_.keep_alive()) return hang_up();
-        response_ = {};
+    template <class Body>
+    void start_write(const HttpRequest& request, http::response<Body>& response) {
+        response.version(request.version());
+        if (!response.has_content_length() || request.method() != http::verb::head) response.prepare_payload();
+        if (!response.count(http::field::server)) response.set(http::field::server, "switchboard");
+        keep_alive_ =
+            request.keep_alive() && handler_ && !state_->stopping() && response.result() != http::status::bad_request;
+        response.keep_alive(keep_alive_);
+        write_some(std::make_shared<http::response_serializer<Body>>(response));
+    }
+
+    /**
+     * One piece of the answer at a time (a file body reads a few kilobytes
+     * per piece), each within handshake_timeout: a client that reads slowly
+     * gets the whole answer, one that stops reading is dropped.
+     */
+    template <class Serializer>
+    void write_some(std::shared_ptr<Serializer> serializer) {
+        bb::get_lowest_layer(stream_).expires_after(state_->options.handshake_timeout);
+        auto& s = *serializer;
+        http::async_write_some(stream_, s,
+                               [self = this->shared_from_this(), serializer = std::move(serializer)](
+                                   bb::error_code ec, std::size_t) mutable {
+                                   if (ec) return self->hang_up();
+                                   if (!serializer->is_done()) return self->write_some(std::move(serializer));
+                                   self->on_written();
+                               });
+    }
+
+    void on_written() {
+        response_ = HttpResponse{};  // closes a file now, not at the next answer
+        if (!keep_alive_) return hang_up();
         do_read();
     }
 
@@ -147,7 +174,8 @@ private:
     const std::string peer_;  // counted by begin_http until this session ends
     bb::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
-    HttpResponse response_;
+    HttpAnswer response_;
+    bool keep_alive_ = false;
     bool handed_off_ = false;
 };
 

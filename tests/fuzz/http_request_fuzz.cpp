@@ -11,7 +11,8 @@
 //     200, 400, 403, 404 or 405, and 405 exactly for methods other than GET
 //     and HEAD; no answer ever contains the secret; a 200's body is one of
 //     the files under the root, the bundled client, "ok\n" or the metrics
-//     (empty for HEAD);
+//     (empty for HEAD), and a streamed file's descriptor is really a file
+//     under the root (by /proc/self/fd) or the bundled client;
 //   - checked by the adapter's upgrade validation (src/beast/upgrade_request.hpp)
 //     against a model: missing_host refuses exactly HTTP/1.1 (and later)
 //     without Host; bad_upgrade refuses exactly that or a Sec-WebSocket-Key
@@ -32,6 +33,9 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <variant>
+
+#include <unistd.h>
 
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
@@ -137,17 +141,45 @@ bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
+/**
+ * What a streamed file answer would send: the file the descriptor really
+ * is (by /proc/self/fd) must lie under the root or be the bundled client,
+ * and its bytes are read through the descriptor itself.
+ */
+std::string file_content(switchboard::beast::FileResponse::body_type::value_type& body, const std::string& target) {
+    FUZZ_CHECK(body.is_open(), "a file answer without an open file for " + printable(target));
+    const int fd = body.file().native_handle();
+    std::error_code ec;
+    const fs::path real = fs::read_symlink("/proc/self/fd/" + std::to_string(fd), ec);
+    const fs::path root = fs::canonical(web_root().base / "root");
+    const bool under_root = real.string().rfind(root.string() + "/", 0) == 0;
+    FUZZ_CHECK(!ec && (under_root || real == fs::canonical(web_root().base / "client.js")),
+               "a file answer for " + printable(target) + " opened " + real.string());
+    std::string content(static_cast<std::size_t>(body.size()), '\0');
+    const auto got = pread(fd, content.data(), content.size(), 0);
+    FUZZ_CHECK(got == static_cast<ssize_t>(content.size()), "cannot read the answered file for " + printable(target));
+    return content;
+}
+
 void check_web_answer(const switchboard::beast::HttpRequest& request) {
     const std::string target(request.target());
-    switchboard::beast::HttpResponse response;
+    switchboard::beast::HttpAnswer answer;
     try {
-        response = handler()(request);
+        answer = handler()(request);
     } catch (const std::exception& e) {
         FUZZ_CHECK(false, std::string("the web handler threw: ") + e.what() + "; target " + printable(target));
     }
-    const unsigned status = response.result_int();
+    unsigned status = 0;
+    std::string body;
+    if (auto* text = std::get_if<switchboard::beast::HttpResponse>(&answer)) {
+        status = text->result_int();
+        body = text->body();
+    } else {
+        auto& file = std::get<switchboard::beast::FileResponse>(answer);
+        status = file.result_int();
+        body = file_content(file.body(), target);
+    }
     const bool get_or_head = request.method() == http::verb::get || request.method() == http::verb::head;
-    const std::string& body = response.body();
     FUZZ_CHECK(status == 200 || status == 400 || status == 403 || status == 404 || status == 405,
                "status " + std::to_string(status) + " for " + printable(target));
     FUZZ_CHECK((status == 405) == !get_or_head, "status " + std::to_string(status) + " for method " +

@@ -53,6 +53,26 @@ void write_file(const fs::path& path, const std::string& text) {
     std::ofstream(path, std::ios::binary) << text;
 }
 
+/** The process's resident memory in KiB (VmRSS), 0 if unknown. */
+long resident_kib(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return 0;
+}
+
+/** How many of the process's file descriptors are open on `file`. */
+int descriptors_on(pid_t pid, const fs::path& file) {
+    int count = 0;
+    std::error_code ec;
+    for (auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+        std::error_code link_error;
+        if (fs::read_symlink(fd.path(), link_error) == file) ++count;
+    }
+    return count;
+}
+
 }  // namespace
 
 TEST_CASE("help lists the flags; a bad flag fails with status 2", "[server]") {
@@ -310,4 +330,47 @@ TEST_CASE("trusted proxy flag: the client address comes from X-Forwarded-For onl
     REQUIRE(d.connect(server.port, "/", {{"X-Forwarded-For", "203.0.113.4"}}) == 101);
     CHECK((*c.receive())["type"] == "login");
     CHECK((*d.receive())["code"] == "too-many-connections");
+}
+
+TEST_CASE("static files are streamed: clients that never read do not hold the file in memory", "[server][limits]") {
+    auto root = temp_dir("big");
+    const std::size_t size = 15 * 1024 * 1024;
+    std::string content(size, '\0');
+    for (std::size_t i = 0; i < size; ++i)
+        content[i] = static_cast<char>('a' + (i * 7 + i / 4096) % 26);
+    write_file(root / "big.bin", content);
+    const auto file = fs::canonical(root / "big.bin");
+    Server server({"--web-root", root.string()});
+    const pid_t pid = server.process.pid();
+    const long before = resident_kib(pid);
+
+    // Twenty clients ask for the file and never read the answer.
+    const int clients = 20;
+    std::vector<std::unique_ptr<RawClient>> stalled;
+    for (int i = 0; i < clients; ++i) {
+        stalled.push_back(std::make_unique<RawClient>());
+        REQUIRE(stalled.back()->connect_from("127.0.2." + std::to_string(i + 1), server.port));
+        REQUIRE(stalled.back()->write("GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    }
+    // Each answer in progress holds the file open; wait (bounded) until all twenty are.
+    for (int i = 0; i < 100 && descriptors_on(pid, file) < clients; ++i)
+        std::this_thread::sleep_for(50ms);
+    CHECK(descriptors_on(pid, file) == clients);
+    std::this_thread::sleep_for(200ms);  // the writes run until the sockets' buffers are full
+    const long grown = resident_kib(pid) - before;
+    INFO("the server grew by " << grown << " KiB while 20 clients held a 15 MiB answer unread");
+    CHECK(before > 0);
+    CHECK(grown < 32 * 1024);  // holding the file per client would be 300 MiB
+
+    // Meanwhile others are served, and a client that reads gets every byte.
+    CHECK(http_request(server.port, "GET", "/healthz").status == 200);
+    auto whole = http_request(server.port, "GET", "/big.bin", {}, 20s);
+    CHECK(whole.status == 200);
+    CHECK(whole.content_length == std::to_string(size));
+    CHECK((whole.body == content));
+    auto head = http_request(server.port, "HEAD", "/big.bin");
+    CHECK(head.content_length == std::to_string(size));
+    CHECK(head.body.empty());
+    stalled.clear();
+    fs::remove_all(root);
 }
