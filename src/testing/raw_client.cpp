@@ -27,13 +27,23 @@ RawClient::~RawClient() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-bool RawClient::connect(std::uint16_t port, int receive_buffer, std::chrono::milliseconds timeout) {
+bool RawClient::connect(std::uint16_t port, int receive_buffer, std::chrono::milliseconds timeout,
+                        const std::string& local) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) {
         error_ = std::string("socket: ") + std::strerror(errno);
         return false;
     }
     if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    if (!local.empty()) {
+        sockaddr_in from{};
+        from.sin_family = AF_INET;
+        if (::inet_pton(AF_INET, local.c_str(), &from.sin_addr) != 1 ||
+            ::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+            error_ = "bind " + local + ": " + std::strerror(errno);
+            return false;
+        }
+    }
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(port);

@@ -25,8 +25,13 @@ public:
     RawClient(const RawClient&) = delete;
     RawClient& operator=(const RawClient&) = delete;
 
-    /** Connects to 127.0.0.1:port; `receive_buffer` > 0 sets SO_RCVBUF first. False on failure (see error()). */
-    bool connect(std::uint16_t port, int receive_buffer, std::chrono::milliseconds timeout);
+    /**
+     * Connects to 127.0.0.1:port; `receive_buffer` > 0 sets SO_RCVBUF first,
+     * a non-empty `local` (an IPv4 loopback address) binds to it first.
+     * False on failure (see error()).
+     */
+    bool connect(std::uint16_t port, int receive_buffer, std::chrono::milliseconds timeout,
+                 const std::string& local = {});
 
     /**
      * Writes `request` (a whole HTTP request) and reads the response head;
