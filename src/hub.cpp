@@ -13,18 +13,12 @@ namespace switchboard {
 namespace detail {
 namespace {
 
-constexpr std::uint64_t every_member = std::numeric_limits<std::uint64_t>::max();
-
 bool reserved_type(std::string_view type) {
     return type == "login" || type == "user-joined" || type == "user-left" || type == "error";
 }
 
 std::string room_label(const std::string& room) {
     return room.empty() ? std::string("the default room") : "room '" + room + "'";
-}
-
-Payload presence(std::string_view type, UserId id) {
-    return std::make_shared<const std::string>(fmt::format(R"({{"type":"{}","userId":{}}})", type, id));
 }
 
 Payload error_payload(std::string_view code, std::string_view message, std::optional<std::string_view> request_type,
@@ -41,7 +35,8 @@ Payload error_payload(std::string_view code, std::string_view message, std::opti
 
 }  // namespace
 
-HubCore::HubCore(Options opts) : options(std::move(opts)), directory_(make_local_directory()) {}
+HubCore::HubCore(Options opts)
+    : options(std::move(opts)), directory_(options.directory ? options.directory : make_local_directory()) {}
 
 void HubCore::add_type(std::string type, TypeEntry entry) {
     if (started.load()) throw std::logic_error("message types must be registered before the hub admits users");
@@ -91,11 +86,17 @@ std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connecti
                                       std::string remote_address, std::optional<UserId> fixed_id) {
     started.store(true);
     if (!connection) throw std::invalid_argument("Hub::open needs a connection");
-    UserId id = fixed_id ? *fixed_id : directory_->allocate_id();
-    if (fixed_id && directory_->contains(id)) throw std::logic_error(fmt::format("user ID {} is already taken", id));
+    auto allocated = fixed_id ? fixed_id : directory_->allocate_id();
+    if (fixed_id && directory_->contains(*fixed_id))
+        throw std::logic_error(fmt::format("user ID {} is already taken", *fixed_id));
+    const UserId id = allocated.value_or(0);
     auto member = std::make_shared<Member>(id, std::move(room), std::move(connection), std::move(remote_address),
                                            options.limits.rate_burst);
-    auto outcome = directory_->join(member, options.limits);
+    JoinOutcome outcome;
+    if (allocated)
+        outcome = directory_->join(member, options.limits);
+    else
+        outcome.refused = errc::cluster_unavailable;
     if (outcome.refused) {
         member->gone.store(true);
         connections_refused_.fetch_add(1, std::memory_order_relaxed);
@@ -107,6 +108,8 @@ std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connecti
         else if (code == errc::too_many_connections)
             why = fmt::format("your address already has its maximum of {} connections open",
                               limits.max_connections_per_address);
+        else if (code == errc::cluster_unavailable)
+            why = "the cluster's shared registry cannot be reached; try again in a few seconds";
         else if (outcome.per_address)
             why = fmt::format("your address already has its maximum of {} rooms open; join one of them",
                               limits.max_rooms_per_address);
@@ -129,7 +132,7 @@ std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connecti
     connections_total_.fetch_add(1, std::memory_order_relaxed);
     log(LogLevel::info, "user {} joined {} from {}", id, room_label(member->room()),
         member->remote_address.empty() ? std::string("this process") : member->remote_address);
-    directory_->broadcast(member->room(), presence("user-joined", id), id, member->join_seq);
+    directory_->announce(*member, Presence::joined);
     call_hook(joined_hook, "on_join", UserEvent{id, member->room(), member->remote_address});
     return member;
 }
@@ -138,7 +141,7 @@ void HubCore::leave(Member& member) {
     if (member.gone.exchange(true)) return;
     directory_->leave(member);
     connections_open_.fetch_sub(1, std::memory_order_relaxed);
-    directory_->broadcast(member.room(), presence("user-left", member.id()), member.id(), every_member);
+    directory_->announce(member, Presence::left);
     log(LogLevel::info, "user {} left {}", member.id(), room_label(member.room()));
     call_hook(left_hook, "on_leave", UserEvent{member.id(), member.room(), member.remote_address});
 }

@@ -2,9 +2,12 @@
 // Routing takes the lock shared; joins and leaves take it exclusively.
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <mutex>
 #include <shared_mutex>
 #include <unordered_map>
+
+#include <fmt/format.h>
 
 #include "detail/directory.hpp"
 
@@ -13,7 +16,7 @@ namespace {
 
 class LocalDirectory final : public Directory {
 public:
-    UserId allocate_id() override { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+    std::optional<UserId> allocate_id() override { return next_id_.fetch_add(1, std::memory_order_relaxed); }
 
     JoinOutcome join(const std::shared_ptr<Member>& member, const Limits& limits) override {
         JoinOutcome out;
@@ -98,20 +101,22 @@ public:
         return target->offer(message) ? Delivery::delivered : Delivery::refused;
     }
 
-    std::size_t broadcast(const std::string& room, const Payload& message, UserId except,
-                          std::uint64_t before_seq) override {
+    void announce(const Member& member, Presence what) override {
+        // A newcomer is news to those who joined before it; a leaver to everyone left.
+        const std::uint64_t before = what == Presence::joined ? member.join_seq : join_seq_limit;
         std::vector<std::shared_ptr<Member>> targets;
         {
             std::shared_lock lock(mutex_);
-            auto it = rooms_.find(room);
-            if (it == rooms_.end()) return 0;
+            auto it = rooms_.find(member.room());
+            if (it == rooms_.end()) return;
             targets.reserve(it->second.members.size());
             for (auto& m : it->second.members)
-                if (m->id() != except && m->join_seq < before_seq) targets.push_back(m);
+                if (m.get() != &member && m->join_seq < before) targets.push_back(m);
         }
+        if (targets.empty()) return;
+        auto message = presence_message(what, member.id());
         for (auto& m : targets)
             m->deliver(message);
-        return targets.size();
     }
 
     std::size_t room_count() const override {
@@ -137,6 +142,8 @@ private:
         if (it->second.connections == 0 && it->second.rooms_opened == 0) addresses_.erase(it);
     }
 
+    static constexpr std::uint64_t join_seq_limit = std::numeric_limits<std::uint64_t>::max();
+
     std::atomic<UserId> next_id_{1};  // 0 is the host's
     mutable std::shared_mutex mutex_;
     std::uint64_t join_seq_ = 0;
@@ -147,8 +154,13 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Directory> make_local_directory() {
-    return std::make_unique<LocalDirectory>();
+std::shared_ptr<Directory> make_local_directory() {
+    return std::make_shared<LocalDirectory>();
+}
+
+Payload presence_message(Presence what, UserId id) {
+    return std::make_shared<const std::string>(
+        fmt::format(R"({{"type":"{}","userId":{}}})", what == Presence::joined ? "user-joined" : "user-left", id));
 }
 
 }  // namespace switchboard::detail

@@ -30,8 +30,10 @@ inline constexpr std::string_view recipient_busy = "recipient-busy";        ///<
 inline constexpr std::string_view room_full = "room-full";                  ///< Limits::max_users_per_room reached
 inline constexpr std::string_view too_many_rooms = "too-many-rooms";  ///< Limits::max_rooms, or max_rooms_per_address
 inline constexpr std::string_view too_many_connections =
-    "too-many-connections";                                           ///< Limits::max_connections_per_address reached
-inline constexpr std::string_view forbidden = "forbidden";            ///< a server-only type sent by a client
+    "too-many-connections";  ///< Limits::max_connections_per_address reached
+inline constexpr std::string_view cluster_unavailable =
+    "cluster-unavailable";                                  ///< a cluster node cannot reach Redis at join time
+inline constexpr std::string_view forbidden = "forbidden";  ///< a server-only type sent by a client
 inline constexpr std::string_view internal_error = "internal-error";  ///< a host handler threw
 }  // namespace errc
 
@@ -43,7 +45,7 @@ inline constexpr int unsupported_data = 1003;  ///< binary frame received
 inline constexpr int policy_violation = 1008;  ///< e.g. too slow to read its messages
 inline constexpr int message_too_big = 1009;   ///< frame over the transport's size limit
 inline constexpr int internal_error = 1011;
-inline constexpr int try_again_later = 1013;  ///< room full or too many rooms at join time
+inline constexpr int try_again_later = 1013;  ///< room full, too many rooms, cluster unavailable or fenced
 }  // namespace close_code
 
 }  // namespace switchboard

@@ -7,11 +7,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace switchboard {
+
+namespace detail {
+class Directory;
+}
 
 struct Limits {
     /** Longest accepted text message, in bytes. Longer: `message-too-large`. */
@@ -85,6 +90,14 @@ struct Options {
      * client can send them. Empty (default): the direct peer is the client.
      */
     std::vector<std::string> trusted_proxies;
+    /**
+     * Where the hub keeps its users and rooms. Empty (default): in this
+     * process. To share them with other processes, pass
+     * `switchboard::redis::Cluster::directory()` (include/switchboard/redis.hpp):
+     * users of one room may then connect to any node. The type is internal;
+     * one directory serves one hub.
+     */
+    std::shared_ptr<detail::Directory> directory;
     /** Silent by default. */
     LogSink log_sink;
     LogLevel log_level = LogLevel::info;

@@ -1,11 +1,11 @@
 // The scale-out seam: who is where, and how a message reaches a user.
 //
 // The hub asks a Directory for IDs, joins and leaves, and hands it every
-// delivery. LocalDirectory keeps everything in this process. A multi-node
-// backend (several servers sharing users through a message bus) implements
-// the same interface: it allocates IDs cluster-wide, keeps a shared room
-// directory, and forwards deliveries to users connected elsewhere. Adapters
-// and the public API do not change.
+// delivery and presence announcement. LocalDirectory keeps everything in
+// this process; switchboard::redis (src/redis) shares users and rooms
+// between processes: it allocates IDs cluster-wide, keeps the room registry
+// in Redis, and forwards deliveries to users connected elsewhere. A host
+// picks one with Options::directory; adapters do not change.
 #pragma once
 
 #include <cstdint>
@@ -20,13 +20,22 @@
 namespace switchboard::detail {
 
 struct JoinOutcome {
-    /** Set when the join was refused: errc::room_full, too_many_rooms or too_many_connections. */
+    /**
+     * Set when the join was refused: errc::room_full, too_many_rooms,
+     * too_many_connections, or cluster_unavailable (a shared registry that
+     * cannot be reached).
+     */
     std::optional<std::string_view> refused;
     /** With too_many_rooms: the limit was the address's own (Limits::max_rooms_per_address), not the server's. */
     bool per_address = false;
     /** IDs already in the room, ascending (for `login`). */
     std::vector<UserId> present;
 };
+
+enum class Presence { joined, left };
+
+/** `{"type":"user-joined","userId":N}` or `user-left`. */
+Payload presence_message(Presence what, UserId id);
 
 enum class Delivery {
     delivered,
@@ -38,8 +47,11 @@ class Directory {
 public:
     virtual ~Directory() = default;
 
-    /** A fresh ID: never handed out before in the life of the process (or cluster). */
-    virtual UserId allocate_id() = 0;
+    /**
+     * A fresh ID: never handed out before in the life of the process (or
+     * cluster). nullopt when a shared registry cannot be reached.
+     */
+    virtual std::optional<UserId> allocate_id() = 0;
 
     /**
      * Add `member` to its room, unless limits forbid it: the room's size,
@@ -60,13 +72,17 @@ public:
      */
     virtual Delivery deliver(const std::string& room, UserId to, const Payload& message) = 0;
 
-    /** Deliver to every member of `room` except `except` that joined before `before_seq`. */
-    virtual std::size_t broadcast(const std::string& room, const Payload& message, UserId except,
-                                  std::uint64_t before_seq) = 0;
+    /**
+     * Tell every other user of `member`'s room, exactly once, that it joined
+     * (called after its `login` went out) or left (after leave()). A user
+     * hears of a newcomer only if the newcomer was not in its own `login`.
+     */
+    virtual void announce(const Member& member, Presence what) = 0;
 
+    /** Rooms with a user of this process. */
     virtual std::size_t room_count() const = 0;
 };
 
-std::unique_ptr<Directory> make_local_directory();
+std::shared_ptr<Directory> make_local_directory();
 
 }  // namespace switchboard::detail

@@ -56,7 +56,7 @@ private:
     void call_hook(const std::function<void(const UserEvent&)>& hook, const char* name, const UserEvent& e);
     void route(Member& sender, const MessageView& view, std::string_view type);
 
-    std::unique_ptr<Directory> directory_;
+    std::shared_ptr<Directory> directory_;
     std::unordered_map<std::string, TypeEntry> types_;  // frozen once started
 
     std::atomic<std::uint64_t> connections_open_{0}, connections_total_{0}, connections_refused_{0};
