@@ -83,6 +83,7 @@ public:
         : kit(kit), settings(settings), target_(target) {
         hub_options.log_sink = kit.log_sink;
         hub_options.log_level = kit.log_level;
+        if (kit.hub_options) kit.hub_options(hub_options);
         hub_ = std::make_unique<Hub>(std::move(hub_options));
         if (setup) setup(*hub_);
         try {

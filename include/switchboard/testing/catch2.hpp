@@ -72,15 +72,23 @@
     X("clean-shutdown", __VA_ARGS__)
 
 /** One test case per clause against a fresh `Server` each, plus the guard (see above). */
-#define SWITCHBOARD_CONFORMANCE_TEST_CASES(Server, prefix, tags)                                           \
-    SWITCHBOARD_CONFORMANCE_CLAUSES(SWITCHBOARD_DETAIL_CLAUSE_TEST_CASE, Server, prefix, tags)             \
+#define SWITCHBOARD_CONFORMANCE_TEST_CASES(Server, prefix, tags) \
+    SWITCHBOARD_CONFORMANCE_TEST_CASES_WITH(Server, prefix, tags, ::switchboard::testing::KitOptions{})
+
+/**
+ * The same, with `options` (an expression giving KitOptions, evaluated for
+ * each clause), e.g. KitOptions::hub_options to run every clause on a
+ * clustered hub.
+ */
+#define SWITCHBOARD_CONFORMANCE_TEST_CASES_WITH(Server, prefix, tags, options)                             \
+    SWITCHBOARD_CONFORMANCE_CLAUSES(SWITCHBOARD_DETAIL_CLAUSE_TEST_CASE, Server, prefix, tags, options)    \
     TEST_CASE(prefix "every clause of the kit has a test case", tags) {                                    \
         CHECK(::switchboard::testing::clause_names() == ::switchboard::testing::detail::listed_clauses()); \
     }
 
-#define SWITCHBOARD_DETAIL_CLAUSE_TEST_CASE(name, Server, prefix, tags) \
-    TEST_CASE(prefix name, tags) {                                      \
-        ::switchboard::testing::check_clause<Server>(name);             \
+#define SWITCHBOARD_DETAIL_CLAUSE_TEST_CASE(name, Server, prefix, tags, options) \
+    TEST_CASE(prefix name, tags) {                                               \
+        ::switchboard::testing::check_clause<Server>(name, options);             \
     }
 
 #define SWITCHBOARD_DETAIL_CLAUSE_NAME(name, ...) std::string(name),

@@ -157,6 +157,12 @@ struct KitOptions {
     /** Given to each clause's Hub (Options::log_sink), e.g. stderr_log_sink() while debugging. */
     LogSink log_sink;
     LogLevel log_level = LogLevel::info;
+    /**
+     * Called with each clause's hub options (the limits the clause needs
+     * already set) just before its Hub is made: e.g. to put every hub in a
+     * cluster (Options::directory), so that the clauses also hold there.
+     */
+    std::function<void(Options&)> hub_options;
 };
 
 /** The outcome of one clause. */
