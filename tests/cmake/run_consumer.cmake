@@ -2,8 +2,10 @@
 #       [-DCOMPILER=...] [-DLAUNCHER=...] [-DEXTRA=...] -P run_consumer.cmake
 # Configures, builds and runs tests/cmake/consumer in MODE.
 file(REMOVE_RECURSE ${WORK_DIR})
+# Kept one argument when ${args} is expanded below (a bare list would split into several).
+string(REPLACE ";" "\\;" components "${COMPONENTS}")
 set(args -S ${SOURCE_DIR}/tests/cmake/consumer -B ${WORK_DIR} -G Ninja
-    -DMODE=${MODE} -DSWITCHBOARD_SOURCE_DIR=${SOURCE_DIR} "-DCOMPONENTS=${COMPONENTS}")
+    -DMODE=${MODE} -DSWITCHBOARD_SOURCE_DIR=${SOURCE_DIR} "-DCOMPONENTS=${components}")
 if(PREFIX)
   list(APPEND args -DCMAKE_PREFIX_PATH=${PREFIX})
 endif()
