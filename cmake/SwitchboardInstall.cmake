@@ -12,7 +12,7 @@ install(TARGETS switchboard_core
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(EXPORT SwitchboardTargets NAMESPACE switchboard:: DESTINATION ${SWITCHBOARD_CMAKE_DIR})
 
-foreach(_comp beast websocketpp testing)
+foreach(_comp beast websocketpp redis testing)
   string(TOUPPER ${_comp} _up)
   if(TARGET switchboard_${_comp})
     set(SWITCHBOARD_${_up}_INSTALLED TRUE)
@@ -39,4 +39,4 @@ install(FILES
   ${PROJECT_BINARY_DIR}/SwitchboardConfig.cmake
   ${PROJECT_BINARY_DIR}/SwitchboardConfigVersion.cmake
   DESTINATION ${SWITCHBOARD_CMAKE_DIR})
-install(FILES LICENSE README.md docs/protocol.md docs/adapters.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES LICENSE README.md docs/protocol.md docs/adapters.md docs/cluster.md DESTINATION ${CMAKE_INSTALL_DOCDIR})

@@ -15,6 +15,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <switchboard/beast.hpp>
+#include <switchboard/redis.hpp>
 #include <switchboard/switchboard.hpp>
 
 #include "web.hpp"
@@ -61,6 +62,14 @@ Options:
                           X-Forwarded-For; repeatable (default: none)
   --idle-timeout SECONDS  drop a client silent this long; it is pinged after half
                           (default 60)
+  --redis URL             join a cluster: redis://[[user]:password@]HOST[:PORT][/DB];
+                          users of one room may then connect to any node
+                          (default: none, this process alone)
+  --node-lease SECONDS    with --redis: how long after this node stops renewing
+                          its lease the others treat its users as gone
+                          (default 5; decimals allowed, at least 0.3)
+  --node-name NAME        with --redis: this node's name in logs (default
+                          HOSTNAME:PID)
   --tls-cert FILE         PEM certificate chain; with --tls-key, serve https/wss only
   --tls-key FILE          PEM private key
   --log-level LEVEL       trace, debug, info, warn, error or off (default info)
@@ -78,7 +87,31 @@ struct Config {
     switchboard::Options hub;
     switchboard::beast::ServerOptions server;
     std::optional<fs::path> web_root;
+    std::optional<switchboard::redis::ClusterOptions> cluster;
+    std::optional<std::chrono::milliseconds> node_lease;
+    std::string node_name;
 };
+
+bool parse_number(std::string_view text, unsigned long long max, unsigned long long& out);
+
+/** Seconds with up to three decimals ("5", "0.5", "1.25") within [min_ms, max_ms] milliseconds. */
+bool parse_seconds(std::string_view text, long min_ms, long max_ms, std::chrono::milliseconds& out) {
+    auto dot = text.find('.');
+    unsigned long long whole = 0, fraction = 0;
+    auto integer = text.substr(0, dot);
+    if (!parse_number(integer, 1'000'000, whole)) return false;
+    long ms = static_cast<long>(whole) * 1000;
+    if (dot != std::string_view::npos) {
+        auto digits = text.substr(dot + 1);
+        if (digits.empty() || digits.size() > 3 || !parse_number(digits, 999, fraction)) return false;
+        for (auto n = digits.size(); n < 3; ++n)
+            fraction *= 10;
+        ms += static_cast<long>(fraction);
+    }
+    if (ms < min_ms || ms > max_ms) return false;
+    out = std::chrono::milliseconds(ms);
+    return true;
+}
 
 bool parse_number(std::string_view text, unsigned long long max, unsigned long long& out) {
     if (text.empty() || text.size() > 20) return false;
@@ -90,6 +123,11 @@ bool parse_number(std::string_view text, unsigned long long max, unsigned long l
     }
     out = value;
     return true;
+}
+
+std::optional<int> fail_early(const std::string& why) {
+    std::cerr << "switchboard-server: " << why << "\n(see --help)\n";
+    return 2;
 }
 
 /** Parses argv into `config`; returns an exit status when the program should stop (help, error). */
@@ -185,6 +223,19 @@ std::optional<int> parse(int argc, char** argv, Config& config) {
             if (!need_value() || !parse_number(value, 86'400, number) || number == 0)
                 return fail("--idle-timeout needs a number of seconds from 1 to 86400");
             config.server.transport.idle_timeout = std::chrono::seconds(number);
+        } else if (name == "--redis") {
+            if (!need_value() || value.rfind("redis://", 0) != 0)
+                return fail("--redis needs a URL such as redis://127.0.0.1:6379");
+            config.cluster.emplace();
+            config.cluster->url = value;
+        } else if (name == "--node-lease") {
+            std::chrono::milliseconds lease{};
+            if (!need_value() || !parse_seconds(value, 300, 3'600'000, lease))
+                return fail("--node-lease needs a number of seconds from 0.3 to 3600");
+            config.node_lease = lease;
+        } else if (name == "--node-name") {
+            if (!need_value() || value.empty()) return fail("--node-name needs a name");
+            config.node_name = value;
         } else if (name == "--tls-cert") {
             if (!need_value()) return fail("--tls-cert needs a file");
             config.server.tls_cert_file = value;
@@ -203,7 +254,36 @@ std::optional<int> parse(int argc, char** argv, Config& config) {
             return fail("unknown option " + std::string(arg));
         }
     }
+    if (!config.cluster && (config.node_lease || !config.node_name.empty()))
+        return fail_early("--node-lease and --node-name need --redis");
+    if (config.cluster) {
+        if (config.node_lease) config.cluster->node_lease = *config.node_lease;
+        config.cluster->node_name = config.node_name;
+    }
     return std::nullopt;
+}
+
+/** The cluster's gauges and counters for /metrics. */
+std::string cluster_metrics(const switchboard::redis::ClusterStats& s) {
+    using switchboard::server::prometheus_metric;
+    return prometheus_metric("switchboard_cluster_redis_connected", "gauge", "1 while both Redis connections are up.",
+                             s.redis_connected ? 1 : 0) +
+           prometheus_metric("switchboard_cluster_serving", "gauge", "1 while this node accepts joins.",
+                             s.serving ? 1 : 0) +
+           prometheus_metric("switchboard_cluster_node_id", "gauge", "This node's current ID.", s.node_id) +
+           prometheus_metric("switchboard_cluster_nodes_alive", "gauge", "Nodes holding a lease.", s.nodes_alive) +
+           prometheus_metric("switchboard_cluster_reconnects_total", "counter", "Times Redis was reconnected.",
+                             s.reconnects) +
+           prometheus_metric("switchboard_cluster_fenced_total", "counter",
+                             "Times this node lost its lease and closed its users.", s.fenced) +
+           prometheus_metric("switchboard_cluster_users_reaped_total", "counter",
+                             "Users of dead nodes this node removed.", s.users_reaped) +
+           prometheus_metric("switchboard_cluster_deliveries_sent_total", "counter",
+                             "Messages forwarded to users on other nodes.", s.deliveries_sent) +
+           prometheus_metric("switchboard_cluster_deliveries_received_total", "counter",
+                             "Messages from other nodes for users here.", s.deliveries_received) +
+           prometheus_metric("switchboard_cluster_cross_node_drops_total", "counter",
+                             "Forwarded messages lost (Redis down, recipient gone or busy).", s.cross_node_drops);
 }
 
 /** This executable's directory, or "" when it cannot be found. */
@@ -221,8 +301,15 @@ fs::path executable_dir() {
 switchboard::server::WebOptions bundled_web() {
     auto installed = (executable_dir() / SWITCHBOARD_INSTALLED_WEB_ROOT_RELATIVE).lexically_normal();
     std::error_code ec;
-    if (fs::is_regular_file(installed / "index.html", ec)) return {installed, installed / "switchboard.js"};
-    return {SWITCHBOARD_SOURCE_WEB_ROOT, SWITCHBOARD_SOURCE_CLIENT_JS};
+    switchboard::server::WebOptions web;
+    if (fs::is_regular_file(installed / "index.html", ec)) {
+        web.root = installed;
+        web.client_js = installed / "switchboard.js";
+    } else {
+        web.root = SWITCHBOARD_SOURCE_WEB_ROOT;
+        web.client_js = SWITCHBOARD_SOURCE_CLIENT_JS;
+    }
+    return web;
 }
 
 }  // namespace
@@ -232,10 +319,35 @@ int main(int argc, char** argv) {
     if (auto status = parse(argc, argv, config)) return *status;
 
     config.hub.log_sink = switchboard::stderr_log_sink();
+
+    // Declared before the hub, so destroyed after it: this node's users then
+    // leave the cluster at once.
+    std::optional<switchboard::redis::Cluster> cluster;
+    if (config.cluster) {
+        config.cluster->log_sink = config.hub.log_sink;
+        config.cluster->log_level = config.hub.log_level;
+        cluster.emplace(*config.cluster);
+        if (auto error = cluster->start()) {
+            if (error->code == "redis-url") {
+                std::cerr << "switchboard-server: " << error->message << '\n';
+                return 2;
+            }
+            config.hub.log_sink(switchboard::LogLevel::warn, error->message + " (serving once it answers)");
+        }
+        config.hub.directory = cluster->directory();
+    }
     switchboard::Hub hub(config.hub);
 
     auto web = bundled_web();
     if (config.web_root) web.root = *config.web_root;
+    if (cluster) {
+        web.unhealthy = [&cluster]() -> std::string {
+            auto s = cluster->stats();
+            if (s.serving) return {};
+            return s.redis_connected ? "not serving: joining the cluster" : "not serving: cannot reach Redis";
+        };
+        web.more_metrics = [&cluster] { return cluster_metrics(cluster->stats()); };
+    }
     config.server.http_handler = switchboard::server::make_web_handler(hub, web);
     if (config.hub.log_level <= switchboard::LogLevel::info)
         config.hub.log_sink(switchboard::LogLevel::info, "serving static files from " + web.root.string());

@@ -10,6 +10,8 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include <fmt/format.h>
+
 namespace switchboard::server {
 
 namespace fs = std::filesystem;
@@ -67,9 +69,15 @@ public:
 
 private:
     beast::HttpAnswer answer(const HttpRequest& request, std::string_view target) const {
-        if (target == "/healthz") return text_response(http::status::ok, request, "ok\n");
+        if (target == "/healthz") {
+            auto why = options_.unhealthy ? options_.unhealthy() : std::string();
+            if (!why.empty()) return text_response(http::status::service_unavailable, request, why + "\n");
+            return text_response(http::status::ok, request, "ok\n");
+        }
         if (target == "/metrics") {
-            auto response = text_response(http::status::ok, request, prometheus_metrics(hub_.counters()));
+            auto text = prometheus_metrics(hub_.counters());
+            if (options_.more_metrics) text += options_.more_metrics();
+            auto response = text_response(http::status::ok, request, std::move(text));
             response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
             response.set(http::field::cache_control, "no-store");
             return response;
@@ -142,8 +150,7 @@ std::string escape_label(std::string_view value) {
 }
 
 void metric(std::ostringstream& out, const char* name, const char* type, const char* help, std::uint64_t value) {
-    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
-        << name << ' ' << value << '\n';
+    out << prometheus_metric(name, type, help, value);
 }
 
 void labelled(std::ostringstream& out, const char* name, const char* help, const char* label,
@@ -158,6 +165,11 @@ void labelled(std::ostringstream& out, const char* name, const char* help, const
 beast::HttpHandler make_web_handler(const Hub& hub, WebOptions options) {
     auto handler = std::make_shared<const WebHandler>(hub, std::move(options));
     return [handler](const HttpRequest& request) { return (*handler)(request); };
+}
+
+std::string prometheus_metric(std::string_view name, std::string_view type, std::string_view help,
+                              std::uint64_t value) {
+    return fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, value);
 }
 
 std::string prometheus_metrics(const Counters& c) {

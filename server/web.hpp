@@ -1,6 +1,6 @@
 // switchboard-server: what it answers over plain HTTP on its WebSocket port.
 //
-//   GET /healthz         200 "ok"
+//   GET /healthz         200 "ok", or 503 and why when the node cannot serve (no Redis)
 //   GET /metrics         the hub's counters in Prometheus text format
 //   GET /switchboard.js  the JS client (from the web root if it has one, else the bundled one)
 //   GET /anything-else   a static file under the web root ("/" and "dir/" mean index.html)
@@ -11,7 +11,9 @@
 // 404 or 403.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +24,10 @@ namespace switchboard::server {
 struct WebOptions {
     std::filesystem::path root;       ///< directory of static files; empty: none
     std::filesystem::path client_js;  ///< served at /switchboard.js when the root has none; empty: none
+    /** Why this node cannot serve right now ("" when it can): /healthz answers 503 with it. Unset: always ok. */
+    std::function<std::string()> unhealthy;
+    /** More Prometheus text appended to /metrics (e.g. the cluster's). */
+    std::function<std::string()> more_metrics;
 };
 
 /** The HTTP handler for switchboard::beast::ServerOptions::http_handler. */
@@ -29,6 +35,9 @@ beast::HttpHandler make_web_handler(const Hub& hub, WebOptions options);
 
 /** The hub's counters in the Prometheus text exposition format (version 0.0.4). */
 std::string prometheus_metrics(const Counters& counters);
+
+/** One metric in that format: HELP, TYPE and the sample. */
+std::string prometheus_metric(std::string_view name, std::string_view type, std::string_view help, std::uint64_t value);
 
 /** Content-Type for a file name, by extension; application/octet-stream when unknown. */
 std::string_view content_type(const std::filesystem::path& file);

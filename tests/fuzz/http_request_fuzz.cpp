@@ -111,8 +111,12 @@ switchboard::Hub& hub() {
 }
 
 const switchboard::beast::HttpHandler& handler() {
-    static const auto* h = new switchboard::beast::HttpHandler(
-        switchboard::server::make_web_handler(hub(), {web_root().base / "root", web_root().base / "client.js"}));
+    static const auto* h = [] {
+        switchboard::server::WebOptions web;
+        web.root = web_root().base / "root";
+        web.client_js = web_root().base / "client.js";
+        return new switchboard::beast::HttpHandler(switchboard::server::make_web_handler(hub(), web));
+    }();
     return *h;
 }
 

@@ -1,0 +1,69 @@
+#include "cluster_events.hpp"
+
+#include <charconv>
+
+namespace switchboard::redis::detail {
+namespace {
+
+/** A decimal number up to `max` at the front of `text`, consumed with one following space if `space`. */
+template <class T>
+bool take_number(std::string_view& text, T& out, T max, bool space) {
+    if (text.empty() || text.front() < '0' || text.front() > '9') return false;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (ec != std::errc() || out > max) return false;
+    text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+    if (space) {
+        if (text.empty() || text.front() != ' ') return false;
+        text.remove_prefix(1);
+    }
+    return true;
+}
+
+bool room_char(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '~' || c == '-';
+}
+
+}  // namespace
+
+std::optional<RoomEvent> parse_room_event(std::string_view text) {
+    if (text.size() < 2 || (text[0] != 'j' && text[0] != 'l') || text[1] != ' ') return std::nullopt;
+    RoomEvent e;
+    e.joined = text[0] == 'j';
+    text.remove_prefix(2);
+    constexpr auto max_seq = std::uint64_t{1} << 62;
+    if (!take_number(text, e.seq, max_seq, true)) return std::nullopt;
+    if (!take_number(text, e.id, max_user_id, e.joined)) return std::nullopt;
+    if (e.joined && !take_number(text, e.node, max_seq, false)) return std::nullopt;
+    if (!text.empty() || e.seq == 0) return std::nullopt;
+    return e;
+}
+
+std::optional<RoutedMessage> parse_routed_message(std::string_view text) {
+    if (text.size() < 2 || text[0] != 'd' || text[1] != ' ') return std::nullopt;
+    text.remove_prefix(2);
+    RoutedMessage m;
+    if (!take_number(text, m.to, max_user_id, true)) return std::nullopt;
+    auto newline = text.find('\n');
+    if (newline == std::string_view::npos || newline > 64) return std::nullopt;
+    m.room = text.substr(0, newline);
+    for (char c : m.room)
+        if (!room_char(c)) return std::nullopt;
+    m.message = text.substr(newline + 1);
+    if (m.message.empty()) return std::nullopt;
+    return m;
+}
+
+std::string routed_message_text(UserId to, std::string_view room, std::string_view message) {
+    std::string out;
+    out.reserve(message.size() + room.size() + 24);
+    out += "d ";
+    out += std::to_string(to);
+    out += ' ';
+    out += room;
+    out += '\n';
+    out += message;
+    return out;
+}
+
+}  // namespace switchboard::redis::detail

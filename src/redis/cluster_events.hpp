@@ -1,0 +1,37 @@
+// The text the nodes of a cluster publish to each other (see scripts.hpp for
+// the channels). Parsers for what comes off a subscription: anything that
+// does not parse is dropped and counted, never trusted. Private to
+// switchboard::redis (fuzzed: tests/fuzz/cluster_events_fuzz.cpp).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <switchboard/hub.hpp>
+
+namespace switchboard::redis::detail {
+
+/** "j <seq> <id> <node>" or "l <seq> <id>" on a room's channel. */
+struct RoomEvent {
+    bool joined = false;
+    std::uint64_t seq = 0;
+    UserId id = 0;
+    std::uint64_t node = 0;  ///< joins only
+};
+
+/** "d <to> <room>\n<message>" on a node's channel: a message routed to one of its users. */
+struct RoutedMessage {
+    UserId to = 0;
+    std::string_view room;
+    std::string_view message;
+};
+
+std::optional<RoomEvent> parse_room_event(std::string_view text);
+std::optional<RoutedMessage> parse_routed_message(std::string_view text);
+
+/** The text parse_routed_message reads back. */
+std::string routed_message_text(UserId to, std::string_view room, std::string_view message);
+
+}  // namespace switchboard::redis::detail

@@ -1,0 +1,329 @@
+// Several switchboard-server processes on one real redis-server, driven by
+// real WebSocket clients: what the users of one room see when they are
+// spread over nodes, and what happens when a node or Redis fails.
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "support/cluster_fixture.hpp"
+
+using namespace switchboard::test;
+using json = nlohmann::json;
+
+namespace {
+
+/** A logged-in client and the `login` it got. */
+struct User {
+    std::unique_ptr<WsClient> ws = std::make_unique<WsClient>();
+    json login;
+    std::uint64_t id() const { return ws->id(); }
+    std::vector<std::uint64_t> users() const { return login["users"].get<std::vector<std::uint64_t>>(); }
+};
+
+User join(const Node& node, const std::string& target = "/room/r") {
+    User u;
+    auto login = u.ws->login(node.port, target);
+    REQUIRE(login);
+    REQUIRE((*login)["type"] == "login");
+    u.login = *login;
+    return u;
+}
+
+void expect_presence(User& u, const char* type, std::uint64_t id, std::chrono::milliseconds timeout = 5s) {
+    auto m = u.ws->receive(timeout);
+    INFO("user " << u.id() << " expected " << type << " " << id);
+    REQUIRE(m);
+    CHECK((*m)["type"] == type);
+    CHECK((*m)["userId"] == id);
+}
+
+/**
+ * Nothing else is on its way to `to`: `from` (on another node) sends it a
+ * marker, and the marker is the next thing `to` gets. A node reads every
+ * channel through one subscription, in the order Redis published, so
+ * presence published before the marker would arrive before it.
+ */
+void expect_nothing_before_marker(User& to, User& from) {
+    static int count = 0;
+    const std::string marker = std::to_string(++count);
+    REQUIRE(from.ws->send(R"({"type":"peer-candidate","candidate":null,"x-marker":)" + marker + R"(,"to":)" +
+                          std::to_string(to.id()) + "}"));
+    auto m = to.ws->receive();
+    REQUIRE(m);
+    INFO("user " << to.id() << " got " << m->dump());
+    CHECK((*m)["x-marker"] == std::stoi(marker));
+    CHECK((*m)["from"] == from.id());
+}
+
+}  // namespace
+
+TEST_CASE("cluster: login lists and presence cover every node, exactly once", "[cluster]") {
+    RedisServer redis;
+    Node n1(redis), n2(redis), n3(redis);
+    auto a = join(n1);
+    CHECK(a.users().empty());
+    auto b = join(n2);
+    CHECK(b.users() == std::vector<std::uint64_t>{a.id()});
+    expect_presence(a, "user-joined", b.id());
+    auto c = join(n3);
+    auto expected = std::vector<std::uint64_t>{a.id(), b.id()};
+    std::sort(expected.begin(), expected.end());
+    CHECK(c.users() == expected);
+    expect_presence(a, "user-joined", c.id());
+    expect_presence(b, "user-joined", c.id());
+    // Another room on the same nodes is another world.
+    auto elsewhere = join(n2, "/room/other");
+    CHECK(elsewhere.users().empty());
+
+    auto neighbour = join(n1, "/room/other");
+    expect_presence(elsewhere, "user-joined", neighbour.id());
+
+    CHECK(b.ws->close());
+    expect_presence(a, "user-left", b.id());
+    expect_presence(c, "user-left", b.id());
+    expect_nothing_before_marker(a, c);
+    expect_nothing_before_marker(c, a);
+    expect_nothing_before_marker(elsewhere, neighbour);
+}
+
+TEST_CASE("cluster: messages to a user on another node arrive byte for byte, from spliced in", "[cluster]") {
+    RedisServer redis;
+    Node n1(redis), n2(redis);
+    auto a = join(n1);
+    auto b = join(n2);
+    expect_presence(a, "user-joined", b.id());
+    const std::string to = std::to_string(b.id());
+    const std::string from = std::to_string(a.id());
+    const std::pair<std::string, std::string> cases[] = {
+        {R"({"type":"peer-connect","to":)" + to + R"(,"desc":{"type":"offer","sdp":"v=0\r\n"},"x-app":[1,{"k":"v"}]})",
+         R"({"from":)" + from +
+             R"(,"type":"peer-connect","desc":{"type":"offer","sdp":"v=0\r\n"},"x-app":[1,{"k":"v"}]})"},
+        {R"({"type":"peer-response","desc":{"type":"answer","sdp":"v=0"},"to":)" + to + "}",
+         R"({"from":)" + from + R"(,"type":"peer-response","desc":{"type":"answer","sdp":"v=0"}})"},
+        {R"({"to":)" + to +
+             R"(,"type":"peer-candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0"}})",
+         R"({"from":)" + from +
+             R"(,"type":"peer-candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0"}})"},
+        {R"({"type":"peer-candidate","to":)" + to + R"(,"candidate":null})",
+         R"({"from":)" + from + R"(,"type":"peer-candidate","candidate":null})"},
+    };
+    for (auto& [sent, expected] : cases) {
+        REQUIRE(a.ws->send(sent));
+        auto got = b.ws->receive_text();
+        REQUIRE(got);
+        CHECK(*got == expected);
+    }
+    // The same validation as on one node: the sender hears why, nothing is forwarded.
+    REQUIRE(a.ws->send(R"({"type":"peer-connect","to":)" + to + R"(,"desc":{"type":"offer"}})"));
+    auto error = a.ws->receive();
+    REQUIRE(error);
+    CHECK((*error)["code"] == "invalid-message");
+    // Isolation: a user of another room, on the other node, is unknown here.
+    auto other = join(n2, "/room/other");
+    REQUIRE(a.ws->send(R"({"type":"peer-candidate","candidate":null,"to":)" + std::to_string(other.id()) + "}"));
+    auto unknown = a.ws->receive();
+    REQUIRE(unknown);
+    CHECK((*unknown)["code"] == "unknown-recipient");
+    expect_nothing_before_marker(b, a);
+}
+
+TEST_CASE("cluster: a burst across nodes arrives whole and in order", "[cluster]") {
+    RedisServer redis;
+    Node n1(redis), n2(redis);
+    auto a = join(n1);
+    auto b = join(n2);
+    expect_presence(a, "user-joined", b.id());
+    const int count = 500;
+    for (int i = 0; i < count; ++i)
+        REQUIRE(a.ws->send(R"({"type":"peer-candidate","to":)" + std::to_string(b.id()) +
+                           R"(,"candidate":{"candidate":"candidate:)" + std::to_string(i) +
+                           R"( 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0"}})"));
+    for (int i = 0; i < count; ++i) {
+        auto m = b.ws->receive();
+        REQUIRE(m);
+        REQUIRE((*m)["candidate"]["candidate"].get<std::string>().rfind("candidate:" + std::to_string(i) + " ", 0) ==
+                0);
+    }
+    CHECK(n1.metric("switchboard_cluster_deliveries_sent_total") >= count);
+    CHECK(n2.metric("switchboard_cluster_deliveries_received_total") >= count);
+    CHECK(eventually([&] { return n1.metric("switchboard_cluster_nodes_alive") == 2; }, 3s));
+    CHECK(n1.metric("switchboard_cluster_serving") == 1);
+    CHECK(n1.health() == 200);
+}
+
+TEST_CASE("cluster: IDs are unique across nodes", "[cluster]") {
+    RedisServer redis;
+    std::vector<std::unique_ptr<Node>> nodes;
+    for (int i = 0; i < 3; ++i)
+        nodes.push_back(std::make_unique<Node>(redis));
+    std::mutex mutex;
+    std::set<std::uint64_t> ids;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    const int per_node = 300;
+    for (auto& node : nodes)
+        threads.emplace_back([&, port = node->port] {
+            for (int i = 0; i < per_node; ++i) {
+                WsClient c;
+                auto login = c.login(port, "/room/ids-" + std::to_string(i % 7));
+                if (!login) {
+                    ++failures;
+                    continue;
+                }
+                std::lock_guard lock(mutex);
+                ids.insert(c.id());
+            }
+        });
+    for (auto& t : threads)
+        t.join();
+    CHECK(failures == 0);
+    CHECK(ids.size() == 3u * per_node);
+}
+
+TEST_CASE("cluster: the room size limit holds exactly under concurrent joins on every node", "[cluster]") {
+    RedisServer redis;
+    std::vector<std::unique_ptr<Node>> nodes;
+    for (int i = 0; i < 3; ++i)
+        nodes.push_back(std::make_unique<Node>(redis, std::vector<std::string>{"--max-room-size", "4"}));
+    std::atomic<int> admitted{0}, full{0}, other{0};
+    std::vector<std::thread> threads;
+    std::vector<std::unique_ptr<WsClient>> clients(15);
+    for (std::size_t i = 0; i < clients.size(); ++i)
+        threads.emplace_back([&, i] {
+            clients[i] = std::make_unique<WsClient>();
+            auto first =
+                clients[i]->connect(nodes[i % 3]->port, "/room/small") == 101 ? clients[i]->receive() : std::nullopt;
+            if (first && (*first)["type"] == "login")
+                ++admitted;
+            else if (first && (*first)["code"] == "room-full")
+                ++full;
+            else
+                ++other;
+        });
+    for (auto& t : threads)
+        t.join();
+    CHECK(admitted == 4);
+    CHECK(full == 11);
+    CHECK(other == 0);
+}
+
+TEST_CASE("cluster: a node killed with SIGKILL: its users leave everyone's rooms within the lease", "[cluster]") {
+    RedisServer redis;
+    Node n1(redis), n2(redis);
+    auto n3 = std::make_unique<Node>(redis);
+    auto a = join(n1);
+    auto c1 = join(*n3);
+    expect_presence(a, "user-joined", c1.id());
+    auto c2 = join(*n3);
+    expect_presence(a, "user-joined", c2.id());
+    auto b = join(n2);
+    expect_presence(a, "user-joined", b.id());
+    n3->process->signal(SIGKILL);
+    n3->process->wait();
+    // Lease 1 s, renewed (and the dead reaped) every third of it.
+    std::set<std::uint64_t> left_a, left_b;
+    for (int i = 0; i < 2; ++i) {
+        auto m = a.ws->receive(6s);
+        REQUIRE(m);
+        CHECK((*m)["type"] == "user-left");
+        left_a.insert((*m)["userId"].get<std::uint64_t>());
+        auto n = b.ws->receive(6s);
+        REQUIRE(n);
+        CHECK((*n)["type"] == "user-left");
+        left_b.insert((*n)["userId"].get<std::uint64_t>());
+    }
+    CHECK(left_a == std::set<std::uint64_t>{c1.id(), c2.id()});
+    CHECK(left_b == left_a);
+    // The room has room again for exactly the others.
+    auto d = join(n2);
+    auto expected = std::vector<std::uint64_t>{a.id(), b.id()};
+    std::sort(expected.begin(), expected.end());
+    CHECK(d.users() == expected);
+    CHECK(eventually([&] { return n1.metric("switchboard_cluster_nodes_alive") == 2; }, 5s));
+    expect_presence(a, "user-joined", d.id());
+    expect_nothing_before_marker(a, d);
+}
+
+TEST_CASE("cluster: a node frozen past its lease is fenced: its users are closed, it serves again", "[cluster]") {
+    RedisServer redis;
+    Node n1(redis), n2(redis);
+    auto a = join(n1);
+    auto b = join(n2);
+    expect_presence(a, "user-joined", b.id());
+    n2.process->signal(SIGSTOP);
+    expect_presence(a, "user-left", b.id(), 6s);
+    n2.process->signal(SIGCONT);
+    // Thawed, it finds its lease gone and closes its users: they would be ghosts.
+    CHECK(b.ws->wait_closed(5s) == 1013);
+    CHECK(eventually([&] { return n2.health() == 200; }, 5s));
+    CHECK(n2.metric("switchboard_cluster_fenced_total") == 1);
+    auto d = join(n2);
+    CHECK(d.users() == std::vector<std::uint64_t>{a.id()});
+    expect_presence(a, "user-joined", d.id());
+    expect_nothing_before_marker(a, d);
+}
+
+TEST_CASE("cluster: Redis gone longer than the lease: users closed, joins refused, all back when it returns",
+          "[cluster]") {
+    RedisServer redis;
+    Node n1(redis), n2(redis);
+    auto a = join(n1);
+    auto b = join(n2);
+    expect_presence(a, "user-joined", b.id());
+    std::set<std::uint64_t> before = {a.id(), b.id()};
+    redis.kill();
+    CHECK(a.ws->wait_closed(6s) == 1013);
+    CHECK(b.ws->wait_closed(6s) == 1013);
+    CHECK(eventually([&] { return n1.health() == 503; }, 3s));
+    WsClient refused;
+    REQUIRE(refused.connect(n1.port, "/room/r") == 101);
+    auto error = refused.receive();
+    REQUIRE(error);
+    CHECK((*error)["code"] == "cluster-unavailable");
+    CHECK(refused.wait_closed() == 1013);
+
+    // The same port, nothing kept: IDs must still not repeat. The nodes
+    // finish the blocks they had; a new node's block comes from the new
+    // counter, which starts past every ID handed out before.
+    redis.start();
+    CHECK(eventually([&] { return n1.health() == 200 && n2.health() == 200; }, 10s));
+    auto a2 = join(n1);
+    auto b2 = join(n2);
+    CHECK(b2.users() == std::vector<std::uint64_t>{a2.id()});
+    expect_presence(a2, "user-joined", b2.id());
+    Node n3(redis);
+    auto c2 = join(n3);
+    for (auto id : {a2.id(), b2.id(), c2.id()})
+        CHECK(before.count(id) == 0);
+    CHECK(c2.id() > *before.rbegin() + 1024);
+    CHECK(n1.metric("switchboard_cluster_reconnects_total") >= 1);
+}
+
+TEST_CASE("cluster: a node that stops cleanly takes its users out at once; a new node joins in", "[cluster]") {
+    RedisServer redis;
+    Node n1(redis);
+    auto n2 = std::make_unique<Node>(redis, std::vector<std::string>{"--node-lease", "30"});
+    auto a = join(n1);
+    auto b = join(*n2);
+    expect_presence(a, "user-joined", b.id());
+    n2->process->signal(SIGTERM);
+    // Far sooner than its 30 s lease.
+    expect_presence(a, "user-left", b.id(), 3s);
+    CHECK(b.ws->wait_closed() == 1001);
+    CHECK(n2->process->wait(5s) == 0);
+    n2 = std::make_unique<Node>(redis);
+    auto c = join(*n2);
+    CHECK(c.users() == std::vector<std::uint64_t>{a.id()});
+    expect_presence(a, "user-joined", c.id());
+}
+
+TEST_CASE("cluster: flags need --redis; a bad URL fails at start", "[cluster]") {
+    ChildProcess lease({SWITCHBOARD_SERVER_EXE, "--node-lease", "2"});
+    CHECK(lease.wait() == 2);
+    ChildProcess url({SWITCHBOARD_SERVER_EXE, "--port", "0", "--redis", "redis://:x@/"});
+    CHECK(url.wait() == 2);
+    ChildProcess short_lease({SWITCHBOARD_SERVER_EXE, "--redis", "redis://127.0.0.1", "--node-lease", "0.1"});
+    CHECK(short_lease.wait() == 2);
+}
