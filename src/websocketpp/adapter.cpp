@@ -1,6 +1,8 @@
 #include <switchboard/websocketpp.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -25,7 +27,7 @@ using ErrorCode = ::websocketpp::lib::error_code;
 namespace {
 
 /** The hub's view of one websocketpp connection: a weak handle, nothing more. */
-class Link final : public Connection {
+class Link final : public Connection, public std::enable_shared_from_this<Link> {
 public:
     Link(std::weak_ptr<Adapter::State> state, connection_hdl hdl) : state_(std::move(state)), hdl_(std::move(hdl)) {}
 
@@ -53,10 +55,23 @@ private:
     ConnectionPtr resolve(std::shared_ptr<Adapter::State>& state) const;
     void shut(int code, std::string_view reason);
 
+    /** True on the connection's strand, where websocketpp's handlers for it run. */
+    static bool on_strand(const ConnectionPtr& con);
+    /**
+     * On the strand: the bytes websocketpp holds for this connection, kept
+     * as the estimate other threads use. websocketpp counts them without a
+     * lock, so only the strand reads that count or sends (a send from
+     * another thread is queued to the strand, `pending_` until it runs).
+     */
+    std::size_t sample(const ConnectionPtr& con);
+    static void later(const ConnectionPtr& con, std::function<void()> task);
+
     std::weak_ptr<Adapter::State> state_;
     connection_hdl hdl_;
     std::atomic<bool> closing_{false};
-    std::size_t backed_up_pongs_ = 0;  // on the connection's strand only (the ping handler)
+    std::size_t backed_up_pongs_ = 0;      // on the connection's strand only (the ping handler)
+    std::atomic<std::size_t> sampled_{0};  // websocketpp's count, as last read on the strand
+    std::atomic<std::size_t> pending_{0};  // bytes sent from other threads, not yet on the strand
 };
 
 /** Pongs owed to a client that does not drain (see Link::answer_ping). */
@@ -119,18 +134,47 @@ ConnectionPtr Link::resolve(std::shared_ptr<Adapter::State>& state) const {
     return ec ? nullptr : con;
 }
 
+bool Link::on_strand(const ConnectionPtr& con) {
+    auto strand = con->get_strand();
+    return !strand || strand->running_in_this_thread();
+}
+
+std::size_t Link::sample(const ConnectionPtr& con) {
+    auto now = con->get_buffered_amount();
+    sampled_.store(now, std::memory_order_relaxed);
+    return now;
+}
+
+void Link::later(const ConnectionPtr& con, std::function<void()> task) {
+    ::boost::asio::post(*con->get_strand(), std::move(task));
+}
+
 void Link::send(std::shared_ptr<const std::string> text) {
     if (closing_.load()) return;
     std::shared_ptr<Adapter::State> state;
     auto con = resolve(state);
     if (!con) return;
-    // websocketpp reads this counter without its lock; an estimate is all a bound needs.
-    std::size_t buffered = con->get_buffered_amount();
-    if (buffered > 0 && buffered + text->size() > state->options.queue_max_bytes) {
+    const auto max = state->options.queue_max_bytes;
+    auto send_here = [this, con, max](const std::shared_ptr<const std::string>& t) {
+        if (closing_.load()) return;
+        auto buffered = sample(con);
+        if (buffered > 0 && buffered + t->size() > max)
+            return close_for("slow-consumer", close_code::policy_violation, "too slow");
+        (void)con->send(*t, ::websocketpp::frame::opcode::text);  // fails only once closing: ignore
+        sample(con);
+    };
+    if (on_strand(con)) return send_here(text);
+    // Another thread: websocketpp's queue is the strand's to touch (see sample()).
+    auto estimate = sampled_.load(std::memory_order_relaxed) + pending_.load(std::memory_order_relaxed);
+    if (estimate > 0 && estimate + text->size() > max) {
         close_for("slow-consumer", close_code::policy_violation, "too slow");
         return;
     }
-    (void)con->send(*text, ::websocketpp::frame::opcode::text);  // fails only once closing: ignore
+    pending_.fetch_add(text->size(), std::memory_order_relaxed);
+    later(con, [self = shared_from_this(), send_here, text] {
+        self->pending_.fetch_sub(text->size(), std::memory_order_relaxed);
+        send_here(text);
+    });
 }
 
 bool Link::offer(std::shared_ptr<const std::string> text) {
@@ -139,9 +183,26 @@ bool Link::offer(std::shared_ptr<const std::string> text) {
     auto con = resolve(state);
     if (!con) return true;
     // Messages from other users may take half the bound; the rest is for the server's own.
-    std::size_t buffered = con->get_buffered_amount();
-    if (buffered > 0 && buffered + text->size() > state->options.queue_max_bytes / 2) return false;
-    (void)con->send(*text, ::websocketpp::frame::opcode::text);
+    const auto half = state->options.queue_max_bytes / 2;
+    if (on_strand(con)) {
+        auto buffered = sample(con);
+        if (buffered > 0 && buffered + text->size() > half) return false;
+        (void)con->send(*text, ::websocketpp::frame::opcode::text);
+        sample(con);
+        return true;
+    }
+    auto estimate = sampled_.load(std::memory_order_relaxed) + pending_.load(std::memory_order_relaxed);
+    if (estimate > 0 && estimate + text->size() > half) {
+        later(con, [self = shared_from_this(), con] { self->sample(con); });  // so that a drained queue is seen
+        return false;
+    }
+    pending_.fetch_add(text->size(), std::memory_order_relaxed);
+    later(con, [self = shared_from_this(), con, text] {
+        self->pending_.fetch_sub(text->size(), std::memory_order_relaxed);
+        if (self->closing_.load()) return;
+        (void)con->send(*text, ::websocketpp::frame::opcode::text);
+        self->sample(con);
+    });
     return true;
 }
 
@@ -149,7 +210,7 @@ bool Link::answer_ping() {
     std::shared_ptr<Adapter::State> state;
     auto con = resolve(state);
     if (!con || closing_.load()) return false;
-    bool backed_up = con->get_buffered_amount() > 0;
+    bool backed_up = sample(con) > 0;  // the ping handler runs on the strand
     if (!backed_up) {
         int unsent = 0;  // bytes the socket has not sent yet: the client's window is full
         backed_up = ::ioctl(con->get_raw_socket().native_handle(), SIOCOUTQNSD, &unsent) == 0 && unsent > 0;
@@ -178,10 +239,19 @@ void Link::close_for(std::string_view counter, int code, std::string_view reason
 
 void Link::shut(int code, std::string_view reason) {
     std::shared_ptr<Adapter::State> state;
-    if (auto con = resolve(state)) {
+    auto con = resolve(state);
+    if (!con) return;
+    // Unlike send(), websocketpp's close() races with the connection's own
+    // handlers (its timers) when called from another thread: run it on the
+    // connection's strand.
+    auto close = [con, code, reason = std::string(reason)] {
         ErrorCode ec;
-        con->close(static_cast<::websocketpp::close::status::value>(code), std::string(reason), ec);
-    }
+        con->close(static_cast<::websocketpp::close::status::value>(code), reason, ec);
+    };
+    if (auto strand = con->get_strand())
+        ::boost::asio::post(*strand, std::move(close));
+    else
+        close();
 }
 
 void Adapter::State::install() {
