@@ -9,6 +9,7 @@ namespace {
 template <class T>
 bool take_number(std::string_view& text, T& out, T max, bool space) {
     if (text.empty() || text.front() < '0' || text.front() > '9') return false;
+    if (text.front() == '0' && text.size() > 1 && text[1] >= '0' && text[1] <= '9') return false;  // one spelling
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
     if (ec != std::errc() || out > max) return false;
     text.remove_prefix(static_cast<std::size_t>(end - text.data()));
