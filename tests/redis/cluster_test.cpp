@@ -301,6 +301,67 @@ TEST_CASE("cluster: Redis gone longer than the lease: users closed, joins refuse
     CHECK(n1.metric("switchboard_cluster_reconnects_total") >= 1);
 }
 
+TEST_CASE("cluster: Redis unreachable for less than the lease: users stay, what happened meanwhile is caught up",
+          "[cluster]") {
+    RedisServer redis;
+    const std::vector<std::string> lease = {"--node-lease", "10"};
+    Node n1(redis, lease), n2(redis, lease);
+    auto a = join(n1);
+    auto b = join(n2);
+    expect_presence(a, "user-joined", b.id());
+    redis.signal(SIGSTOP);
+    // A command times out: the nodes stop taking joins, and say so.
+    CHECK(eventually([&] { return n1.health() == 503 && n2.health() == 503; }, 6s));
+    WsClient refused;
+    REQUIRE(refused.connect(n1.port, "/room/r") == 101);
+    auto error = refused.receive();
+    REQUIRE(error);
+    CHECK((*error)["code"] == "cluster-unavailable");
+    CHECK(b.ws->close());  // its leave has to wait for Redis
+    redis.signal(SIGCONT);
+    CHECK(eventually([&] { return n1.health() == 200 && n2.health() == 200; }, 10s));
+    expect_presence(a, "user-left", b.id());
+    auto c = join(n2);
+    CHECK(c.users() == std::vector<std::uint64_t>{a.id()});
+    expect_presence(a, "user-joined", c.id());
+    expect_nothing_before_marker(a, c);
+    CHECK(n1.metric("switchboard_cluster_fenced_total") == 0);
+    CHECK(n1.metric("switchboard_cluster_reconnects_total") >= 1);
+}
+
+TEST_CASE("cluster: a node cut off by Redis's pub/sub output limit reconnects and catches up", "[cluster]") {
+    RedisServer redis;
+    const std::vector<std::string> lease = {"--node-lease", "10"};
+    Node n1(redis, lease), n2(redis, lease);
+    auto a = join(n1);
+    auto b = join(n2);
+    expect_presence(a, "user-joined", b.id());
+    REQUIRE(redis_command(redis.port(), {"CONFIG", "SET", "client-output-buffer-limit", "pubsub 64kb 0 0"}) ==
+            "+OK\r\n");
+    // n2 stops reading its subscription while 16 MB are published for it (more than
+    // the kernel's socket buffers hold): Redis cuts it off.
+    n2.process->signal(SIGSTOP);
+    const std::string padding(8000, 'x');
+    for (int i = 0; i < 2000; ++i)
+        REQUIRE(a.ws->send(R"({"type":"peer-candidate","to":)" + std::to_string(b.id()) +
+                           R"(,"candidate":{"candidate":")" + padding + R"(","sdpMid":"0"}})"));
+    std::this_thread::sleep_for(500ms);
+    n2.process->signal(SIGCONT);
+    CHECK(eventually([&] { return n2.metric("switchboard_cluster_reconnects_total") >= 1; }, 10s));
+    CHECK(eventually([&] { return n2.health() == 200; }, 10s));
+    // What came before the cut may be partly lost (counted); what comes after arrives.
+    REQUIRE(
+        a.ws->send(R"({"type":"peer-candidate","candidate":null,"x-after":1,"to":)" + std::to_string(b.id()) + "}"));
+    bool after_arrived = false;
+    for (int i = 0; i < 2100 && !after_arrived; ++i) {
+        auto m = b.ws->receive();
+        REQUIRE(m);
+        after_arrived = m->contains("x-after");
+    }
+    CHECK(after_arrived);
+    CHECK(n2.metric("switchboard_cluster_fenced_total") == 0);
+}
+
 TEST_CASE("cluster: a node that stops cleanly takes its users out at once; a new node joins in", "[cluster]") {
     RedisServer redis;
     Node n1(redis);

@@ -81,6 +81,9 @@ public:
         process_.reset();
     }
 
+    /** SIGSTOP / SIGCONT: Redis unreachable (connections hang) without losing anything. */
+    void signal(int sig) { process_->signal(sig); }
+
     std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
     std::uint16_t port() const { return port_; }
 
