@@ -264,9 +264,13 @@ std::optional<int> parse(int argc, char** argv, Config& config) {
 }
 
 /** The cluster's gauges and counters for /metrics. */
-std::string cluster_metrics(const switchboard::redis::ClusterStats& s) {
+std::string cluster_metrics(const std::string& node_name, const switchboard::redis::ClusterStats& s) {
     using switchboard::server::prometheus_metric;
-    return prometheus_metric("switchboard_cluster_redis_connected", "gauge", "1 while both Redis connections are up.",
+    return "# HELP switchboard_cluster_node_info This node's name (--node-name).\n"
+           "# TYPE switchboard_cluster_node_info gauge\n"
+           "switchboard_cluster_node_info{name=\"" +
+           switchboard::server::prometheus_label(node_name) + "\"} 1\n" +
+           prometheus_metric("switchboard_cluster_redis_connected", "gauge", "1 while both Redis connections are up.",
                              s.redis_connected ? 1 : 0) +
            prometheus_metric("switchboard_cluster_serving", "gauge", "1 while this node accepts joins.",
                              s.serving ? 1 : 0) +
@@ -346,7 +350,7 @@ int main(int argc, char** argv) {
             if (s.serving) return {};
             return s.redis_connected ? "not serving: joining the cluster" : "not serving: cannot reach Redis";
         };
-        web.more_metrics = [&cluster] { return cluster_metrics(cluster->stats()); };
+        web.more_metrics = [&cluster] { return cluster_metrics(cluster->options().node_name, cluster->stats()); };
     }
     config.server.http_handler = switchboard::server::make_web_handler(hub, web);
     if (config.hub.log_level <= switchboard::LogLevel::info)

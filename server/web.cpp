@@ -136,7 +136,25 @@ private:
     fs::path root_;
 };
 
-std::string escape_label(std::string_view value) {
+void metric(std::ostringstream& out, const char* name, const char* type, const char* help, std::uint64_t value) {
+    out << prometheus_metric(name, type, help, value);
+}
+
+void labelled(std::ostringstream& out, const char* name, const char* help, const char* label,
+              const std::map<std::string, std::uint64_t>& values) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n";
+    for (const auto& [key, value] : values)
+        out << name << '{' << label << "=\"" << prometheus_label(key) << "\"} " << value << '\n';
+}
+
+}  // namespace
+
+beast::HttpHandler make_web_handler(const Hub& hub, WebOptions options) {
+    auto handler = std::make_shared<const WebHandler>(hub, std::move(options));
+    return [handler](const HttpRequest& request) { return (*handler)(request); };
+}
+
+std::string prometheus_label(std::string_view value) {
     std::string out;
     for (char c : value) {
         if (c == '\\' || c == '"') out += '\\';
@@ -147,24 +165,6 @@ std::string escape_label(std::string_view value) {
         out += c;
     }
     return out;
-}
-
-void metric(std::ostringstream& out, const char* name, const char* type, const char* help, std::uint64_t value) {
-    out << prometheus_metric(name, type, help, value);
-}
-
-void labelled(std::ostringstream& out, const char* name, const char* help, const char* label,
-              const std::map<std::string, std::uint64_t>& values) {
-    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n";
-    for (const auto& [key, value] : values)
-        out << name << '{' << label << "=\"" << escape_label(key) << "\"} " << value << '\n';
-}
-
-}  // namespace
-
-beast::HttpHandler make_web_handler(const Hub& hub, WebOptions options) {
-    auto handler = std::make_shared<const WebHandler>(hub, std::move(options));
-    return [handler](const HttpRequest& request) { return (*handler)(request); };
 }
 
 std::string prometheus_metric(std::string_view name, std::string_view type, std::string_view help,

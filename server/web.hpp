@@ -36,6 +36,9 @@ beast::HttpHandler make_web_handler(const Hub& hub, WebOptions options);
 /** The hub's counters in the Prometheus text exposition format (version 0.0.4). */
 std::string prometheus_metrics(const Counters& counters);
 
+/** A label value in that format: backslash and quote escaped, newlines as \n. */
+std::string prometheus_label(std::string_view value);
+
 /** One metric in that format: HELP, TYPE and the sample. */
 std::string prometheus_metric(std::string_view name, std::string_view type, std::string_view help, std::uint64_t value);
 

@@ -131,7 +131,7 @@ TEST_CASE("cluster: messages to a user on another node arrive byte for byte, fro
 
 TEST_CASE("cluster: a burst across nodes arrives whole and in order", "[cluster]") {
     RedisServer redis;
-    Node n1(redis), n2(redis);
+    Node n1(redis, {"--node-name", "first"}), n2(redis);
     auto a = join(n1);
     auto b = join(n2);
     expect_presence(a, "user-joined", b.id());
@@ -150,6 +150,8 @@ TEST_CASE("cluster: a burst across nodes arrives whole and in order", "[cluster]
     CHECK(n2.metric("switchboard_cluster_deliveries_received_total") >= count);
     CHECK(eventually([&] { return n1.metric("switchboard_cluster_nodes_alive") == 2; }, 3s));
     CHECK(n1.metric("switchboard_cluster_serving") == 1);
+    CHECK(http_request(n1.port, "GET", "/metrics").body.find("switchboard_cluster_node_info{name=\"first\"} 1") !=
+          std::string::npos);
     CHECK(n1.health() == 200);
 }
 

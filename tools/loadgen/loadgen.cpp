@@ -431,6 +431,10 @@ private:
 
 struct Options {
     Target target;
+    /** More nodes of one cluster (--also-url): pairs span two nodes, storms spread over all. */
+    std::vector<Target> also;
+    std::vector<int> also_pids;  // their server processes, for CPU per message on each node
+    int redis_pid = 0;           // the cluster's redis-server, for its CPU per message
     std::string scenario;
     std::string label = "server";
     std::string tag;  // JSON key suffix, e.g. relay-sdp
@@ -476,7 +480,15 @@ std::string unique_prefix() {
 struct ConnectSpec {
     std::string path;
     std::size_t worker;
+    std::size_t node = 0;  // 0: --url, k: the k-th --also-url
 };
+
+/** --url, then every --also-url. */
+std::vector<Target> nodes_of(const Options& o) {
+    std::vector<Target> all{o.target};
+    all.insert(all.end(), o.also.begin(), o.also.end());
+    return all;
+}
 
 struct ConnectOutcome {
     std::vector<std::shared_ptr<Client>> clients;  // null where the connection failed
@@ -490,7 +502,7 @@ struct ConnectOutcome {
 /** Connects a list of specs with at most `concurrency` handshakes in flight. Outlives its caller safely. */
 struct Connector : std::enable_shared_from_this<Connector> {
     Connector(Pool& pool, const Options& o, std::vector<ConnectSpec> specs)
-        : pool(pool), target(o.target), timeout(o.connect_timeout), specs(std::move(specs)) {
+        : pool(pool), targets(nodes_of(o)), timeout(o.connect_timeout), specs(std::move(specs)) {
         clients.resize(this->specs.size());
     }
 
@@ -518,12 +530,13 @@ struct Connector : std::enable_shared_from_this<Connector> {
                 self->cv.notify_all();
                 self->launch_next();
             };
-            c->start(self->target, self->specs[i].path, self->timeout);
+            const auto& spec = self->specs[i];
+            c->start(self->targets[spec.node % self->targets.size()], spec.path, self->timeout);
         });
     }
 
     Pool& pool;
-    Target target;
+    std::vector<Target> targets;
     std::chrono::milliseconds timeout;
     std::vector<ConnectSpec> specs;
     std::mutex mutex;
@@ -583,8 +596,10 @@ struct RelayWindow {
     double achieved_send_rate = 0;
     double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
     double send_lag_p99_us = 0;
-    double server_cpu_s = -1;
+    double server_cpu_s = -1;  // every node's together
     double server_cpu_us_per_msg = -1;
+    std::vector<double> node_cpu_us_per_msg;  // with --also-url: each node's, --url first
+    double redis_cpu_us_per_msg = -1;
     double loadgen_cpu_s = 0;
     std::string first_error;
     std::uint64_t drops() const { return sent > delivered + errors ? sent - delivered - errors : 0; }
@@ -715,7 +730,12 @@ RelayWindow run_relay_window(Pool& pool, const Options& o, std::vector<Pair>& pa
             if (&p.a->worker() == &pool[i]) by_worker[i].push_back(&p);
     RelayWindow r;
     r.offered_rate = rate;
-    auto cpu0 = cpu_seconds(o.server_pid);
+    std::vector<int> pids{o.server_pid};
+    pids.insert(pids.end(), o.also_pids.begin(), o.also_pids.end());
+    std::vector<double> cpu0;
+    for (int pid : pids)
+        cpu0.push_back(cpu_seconds(pid));
+    auto redis0 = cpu_seconds(o.redis_pid);
     auto own0 = own_cpu_seconds();
     auto start = now_ns() + 20'000'000;  // everyone starts together, 20 ms from now
     auto senders_done = std::make_shared<std::atomic<std::size_t>>(0);
@@ -747,7 +767,10 @@ RelayWindow run_relay_window(Pool& pool, const Options& o, std::vector<Pair>& pa
         if (got >= sent || seconds_since(drain_start) > o.drain_s) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    auto cpu1 = cpu_seconds(o.server_pid);
+    std::vector<double> cpu1;
+    for (int pid : pids)
+        cpu1.push_back(cpu_seconds(pid));
+    auto redis1 = cpu_seconds(o.redis_pid);
     r.loadgen_cpu_s = own_cpu_seconds() - own0;
     std::vector<std::int64_t> latency, lag;
     pool.on_all([&](Worker& w) {
@@ -765,40 +788,58 @@ RelayWindow run_relay_window(Pool& pool, const Options& o, std::vector<Pair>& pa
     r.p999_us = percentile(latency, 0.999) / 1e3;
     r.max_us = latency.empty() ? 0 : static_cast<double>(*std::max_element(latency.begin(), latency.end())) / 1e3;
     r.send_lag_p99_us = percentile(lag, 0.99) / 1e3;
-    if (cpu0 >= 0 && cpu1 >= 0) {
-        r.server_cpu_s = cpu1 - cpu0;
-        if (r.delivered > 0) r.server_cpu_us_per_msg = r.server_cpu_s * 1e6 / static_cast<double>(r.delivered);
+    auto per_msg = [&](double seconds) {
+        return r.delivered > 0 ? seconds * 1e6 / static_cast<double>(r.delivered) : -1.0;
+    };
+    if (std::all_of(cpu0.begin(), cpu0.end(), [](double c) { return c >= 0; }) &&
+        std::all_of(cpu1.begin(), cpu1.end(), [](double c) { return c >= 0; })) {
+        r.server_cpu_s = 0;
+        for (std::size_t k = 0; k < pids.size(); ++k) {
+            r.server_cpu_s += cpu1[k] - cpu0[k];
+            if (pids.size() > 1) r.node_cpu_us_per_msg.push_back(per_msg(cpu1[k] - cpu0[k]));
+        }
+        r.server_cpu_us_per_msg = per_msg(r.server_cpu_s);
     }
+    if (redis0 >= 0 && redis1 >= 0) r.redis_cpu_us_per_msg = per_msg(redis1 - redis0);
     return r;
 }
 
 json window_json(const RelayWindow& r) {
-    return json{{"offered_rate", r.offered_rate},
-                {"achieved_send_rate", std::round(r.achieved_send_rate)},
-                {"duration_s", r.duration_s},
-                {"sent", r.sent},
-                {"delivered", r.delivered},
-                {"drops", r.drops()},
-                {"errors", r.errors},
-                {"latency_p50_us", r.p50_us},
-                {"latency_p99_us", r.p99_us},
-                {"latency_p999_us", r.p999_us},
-                {"latency_max_us", r.max_us},
-                {"send_lag_p99_us", r.send_lag_p99_us},
-                {"server_cpu_s", r.server_cpu_s},
-                {"server_cpu_us_per_msg", r.server_cpu_us_per_msg},
-                {"loadgen_cpu_s", r.loadgen_cpu_s}};
+    json out{{"offered_rate", r.offered_rate},
+             {"achieved_send_rate", std::round(r.achieved_send_rate)},
+             {"duration_s", r.duration_s},
+             {"sent", r.sent},
+             {"delivered", r.delivered},
+             {"drops", r.drops()},
+             {"errors", r.errors},
+             {"latency_p50_us", r.p50_us},
+             {"latency_p99_us", r.p99_us},
+             {"latency_p999_us", r.p999_us},
+             {"latency_max_us", r.max_us},
+             {"send_lag_p99_us", r.send_lag_p99_us},
+             {"server_cpu_s", r.server_cpu_s},
+             {"server_cpu_us_per_msg", r.server_cpu_us_per_msg},
+             {"redis_cpu_us_per_msg", r.redis_cpu_us_per_msg},
+             {"loadgen_cpu_s", r.loadgen_cpu_s}};
+    for (std::size_t k = 0; k < r.node_cpu_us_per_msg.size(); ++k)
+        out["node" + std::to_string(k + 1) + "_cpu_us_per_msg"] = r.node_cpu_us_per_msg[k];
+    return out;
 }
 
-/** Connect `n` pairs, each alone in its own room, both ends on the same worker. */
+/**
+ * Connect `n` pairs, each alone in its own room, both ends on the same
+ * worker; with more than one node, the two ends of a pair on two of them.
+ */
 std::optional<std::vector<Pair>> connect_pairs(Pool& pool, const Options& o, std::size_t n, json& out) {
     auto prefix = unique_prefix();
+    const auto nodes = 1 + o.also.size();
     std::vector<ConnectSpec> specs;
     for (std::size_t i = 0; i < n; ++i) {
         std::string path = "/room/p" + prefix + "-" + std::to_string(i);
-        specs.push_back({path, i});
-        specs.push_back({path, i});
+        specs.push_back({path, i, i % nodes});
+        specs.push_back({path, i, (i + 1) % nodes});
     }
+    out["nodes"] = nodes;
     auto c = connect_all(pool, o, specs, o.concurrency);
     out["pairs"] = n;
     out["connect_failures"] = c.failures;
@@ -839,7 +880,7 @@ json scenario_storm(Pool& pool, const Options& o) {
     auto prefix = unique_prefix();
     std::vector<ConnectSpec> specs;
     for (std::size_t i = 0; i < o.clients; ++i)
-        specs.push_back({"/room/s" + prefix + "-" + std::to_string(i / o.room_size), i});
+        specs.push_back({"/room/s" + prefix + "-" + std::to_string(i / o.room_size), i, i % (1 + o.also.size())});
     auto c = connect_all(pool, o, specs, o.concurrency);
     out["all_logged_in_s"] = c.elapsed_s;
     out["login_p50_ms"] = percentile(c.login_ns, 0.50) / 1e6;
@@ -1121,6 +1162,12 @@ Options:
   --url URL               ws://127.0.0.1:PORT/ or ws://localhost:PORT/ (loopback only)
   --threads N             client I/O threads (2)
   --server-pid PID        read the server's RSS, CPU time and fds from /proc
+  --also-url URL          another node of the same cluster (repeatable): each
+                          relay pair has its two ends on two nodes, storm
+                          clients go round the nodes
+  --also-pid PID          that node's server process (one per --also-url, in
+                          order): CPU per message for each node
+  --redis-pid PID         the cluster's redis-server: its CPU per message
   --label NAME            label of this run in the table and JSON (server)
   --tag NAME              key of the scenario in the JSON (default: the scenario)
   --json FILE             also write the results as JSON
@@ -1200,6 +1247,18 @@ int main(int argc, char** argv) {
                     return 2;
                 }
                 have_url = true;
+            } else if (arg == "--also-url") {
+                Target t;
+                std::string why;
+                if (!parse_url(v, t, why)) {
+                    std::cerr << "switchboard-loadgen: " << why << "\n";
+                    return 2;
+                }
+                o.also.push_back(t);
+            } else if (arg == "--also-pid") {
+                o.also_pids.push_back(std::stoi(v));
+            } else if (arg == "--redis-pid") {
+                o.redis_pid = std::stoi(v);
             } else if (arg == "--scenario") {
                 o.scenario = v;
             } else if (arg == "--report") {
