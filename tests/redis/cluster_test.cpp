@@ -164,7 +164,7 @@ TEST_CASE("cluster: IDs are unique across nodes", "[cluster]") {
     std::set<std::uint64_t> ids;
     std::atomic<int> failures{0};
     std::vector<std::thread> threads;
-    const int per_node = 300;
+    const int per_node = 700;
     for (auto& node : nodes)
         threads.emplace_back([&, port = node->port] {
             for (int i = 0; i < per_node; ++i) {
@@ -208,6 +208,35 @@ TEST_CASE("cluster: the room size limit holds exactly under concurrent joins on 
         t.join();
     CHECK(admitted == 4);
     CHECK(full == 11);
+    CHECK(other == 0);
+}
+
+TEST_CASE("cluster: the room count limit holds exactly under concurrent joins on every node", "[cluster]") {
+    RedisServer redis;
+    std::vector<std::unique_ptr<Node>> nodes;
+    for (int i = 0; i < 3; ++i)
+        nodes.push_back(std::make_unique<Node>(redis, std::vector<std::string>{"--max-rooms", "3"}));
+    std::atomic<int> admitted{0}, refused{0}, other{0};
+    std::vector<std::thread> threads;
+    std::vector<std::unique_ptr<WsClient>> clients(12);
+    for (std::size_t i = 0; i < clients.size(); ++i)
+        threads.emplace_back([&, i] {
+            clients[i] = std::make_unique<WsClient>();
+            clients[i]->bind_to("127.0.3." + std::to_string(i + 1));  // each its own address: the server-wide limit
+            auto first = clients[i]->connect(nodes[i % 3]->port, "/room/own-" + std::to_string(i)) == 101
+                             ? clients[i]->receive()
+                             : std::nullopt;
+            if (first && (*first)["type"] == "login")
+                ++admitted;
+            else if (first && (*first)["code"] == "too-many-rooms")
+                ++refused;
+            else
+                ++other;
+        });
+    for (auto& t : threads)
+        t.join();
+    CHECK(admitted == 3);
+    CHECK(refused == 9);
     CHECK(other == 0);
 }
 
