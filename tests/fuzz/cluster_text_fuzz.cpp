@@ -57,8 +57,8 @@ void check_url(std::string_view text) {
     again += ":" + std::to_string(url->port) + "/" + std::to_string(url->db);
     auto back = parse_redis_url(again, why);
     FUZZ_CHECK(back, "rebuilt URL refused: " + printable(again) + " from " + printable(text) + ": " + why);
-    FUZZ_CHECK(back->host == url->host && back->port == url->port && back->db == url->db &&
-                   back->user == url->user && back->password == url->password,
+    FUZZ_CHECK(back->host == url->host && back->port == url->port && back->db == url->db && back->user == url->user &&
+                   back->password == url->password,
                "rebuilt URL differs: " + printable(again) + " from " + printable(text));
 }
 
@@ -67,9 +67,9 @@ void check_room_event(std::string_view text) {
     if (!e) return;
     FUZZ_CHECK(e->seq >= 1, "seq 0 accepted: " + printable(text));
     FUZZ_CHECK(e->id <= switchboard::max_user_id, "id too large: " + printable(text));
-    std::string again = e->joined ? "j " + std::to_string(e->seq) + " " + std::to_string(e->id) + " " +
-                                        std::to_string(e->node)
-                                  : "l " + std::to_string(e->seq) + " " + std::to_string(e->id);
+    std::string again =
+        e->joined ? "j " + std::to_string(e->seq) + " " + std::to_string(e->id) + " " + std::to_string(e->node)
+                  : "l " + std::to_string(e->seq) + " " + std::to_string(e->id);
     FUZZ_CHECK(again == text, "read " + printable(text) + " as " + printable(again));
 }
 
@@ -78,8 +78,8 @@ void check_routed(std::string_view text) {
     if (!m) return;
     FUZZ_CHECK(m->room.size() <= 64, "room too long: " + printable(text));
     for (char c : m->room) {
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-                  c == '_' || c == '~' || c == '-';
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                  c == '~' || c == '-';
         FUZZ_CHECK(ok, "room with a bad character: " + printable(text));
     }
     FUZZ_CHECK(!m->message.empty(), "empty message accepted: " + printable(text));
