@@ -38,13 +38,8 @@ done
 results=${RESULTS_DIR:-$build/soak-results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$results"
 
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-generator=()
-command -v ninja >/dev/null && generator=(-G Ninja)
-cmake -S "$root" -B "$build" "${generator[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE=Release \
-    -DSWITCHBOARD_BUILD_BENCHMARKS=ON -DSWITCHBOARD_BUILD_TESTS=OFF -DSWITCHBOARD_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$build" -j"$(nproc)" --target switchboard-server switchboard-loadgen switchboard-hostile
+source "$root/bench/release_build.sh"
+release_build "$build" switchboard-server switchboard-loadgen switchboard-hostile
 
 server_bin=$build/server/switchboard-server
 loadgen=$build/bench/switchboard-loadgen

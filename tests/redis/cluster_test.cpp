@@ -3,6 +3,7 @@
 // spread over nodes, and what happens when a node or Redis fails.
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -55,6 +56,45 @@ void expect_nothing_before_marker(User& to, User& from) {
     INFO("user " << to.id() << " got " << m->dump());
     CHECK((*m)["x-marker"] == std::stoi(marker));
     CHECK((*m)["from"] == from.id());
+}
+
+std::vector<std::unique_ptr<Node>> three_nodes(const RedisServer& redis, const std::vector<std::string>& flags) {
+    std::vector<std::unique_ptr<Node>> nodes;
+    for (int i = 0; i < 3; ++i)
+        nodes.push_back(std::make_unique<Node>(redis, flags));
+    return nodes;
+}
+
+struct JoinCounts {
+    int admitted = 0, refused = 0, other = 0;
+};
+
+/**
+ * `count` clients connect at once, client i to node i % 3 at `path(i)`, each
+ * from its own loopback address (so only the server-wide limits apply).
+ * Counts the logins, the refusals with `code`, and anything else.
+ */
+JoinCounts join_at_once(const std::vector<std::unique_ptr<Node>>& nodes, std::size_t count,
+                        const std::function<std::string(std::size_t)>& path, const std::string& code) {
+    std::atomic<int> admitted{0}, refused{0}, other{0};
+    std::vector<std::unique_ptr<WsClient>> clients(count);
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < count; ++i)
+        threads.emplace_back([&, i] {
+            clients[i] = std::make_unique<WsClient>();
+            clients[i]->bind_to("127.0.3." + std::to_string(i + 1));
+            auto first = clients[i]->connect(nodes[i % nodes.size()]->port, path(i)) == 101 ? clients[i]->receive()
+                                                                                            : std::nullopt;
+            if (first && (*first)["type"] == "login")
+                ++admitted;
+            else if (first && (*first)["code"] == code)
+                ++refused;
+            else
+                ++other;
+        });
+    for (auto& t : threads)
+        t.join();
+    return {admitted.load(), refused.load(), other.load()};
 }
 
 }  // namespace
@@ -186,58 +226,22 @@ TEST_CASE("cluster: IDs are unique across nodes", "[cluster]") {
 
 TEST_CASE("cluster: the room size limit holds exactly under concurrent joins on every node", "[cluster]") {
     RedisServer redis;
-    std::vector<std::unique_ptr<Node>> nodes;
-    for (int i = 0; i < 3; ++i)
-        nodes.push_back(std::make_unique<Node>(redis, std::vector<std::string>{"--max-room-size", "4"}));
-    std::atomic<int> admitted{0}, full{0}, other{0};
-    std::vector<std::thread> threads;
-    std::vector<std::unique_ptr<WsClient>> clients(15);
-    for (std::size_t i = 0; i < clients.size(); ++i)
-        threads.emplace_back([&, i] {
-            clients[i] = std::make_unique<WsClient>();
-            auto first =
-                clients[i]->connect(nodes[i % 3]->port, "/room/small") == 101 ? clients[i]->receive() : std::nullopt;
-            if (first && (*first)["type"] == "login")
-                ++admitted;
-            else if (first && (*first)["code"] == "room-full")
-                ++full;
-            else
-                ++other;
-        });
-    for (auto& t : threads)
-        t.join();
-    CHECK(admitted == 4);
-    CHECK(full == 11);
-    CHECK(other == 0);
+    auto nodes = three_nodes(redis, {"--max-room-size", "4"});
+    auto counts = join_at_once(
+        nodes, 15, [](std::size_t) { return std::string("/room/small"); }, "room-full");
+    CHECK(counts.admitted == 4);
+    CHECK(counts.refused == 11);
+    CHECK(counts.other == 0);
 }
 
 TEST_CASE("cluster: the room count limit holds exactly under concurrent joins on every node", "[cluster]") {
     RedisServer redis;
-    std::vector<std::unique_ptr<Node>> nodes;
-    for (int i = 0; i < 3; ++i)
-        nodes.push_back(std::make_unique<Node>(redis, std::vector<std::string>{"--max-rooms", "3"}));
-    std::atomic<int> admitted{0}, refused{0}, other{0};
-    std::vector<std::thread> threads;
-    std::vector<std::unique_ptr<WsClient>> clients(12);
-    for (std::size_t i = 0; i < clients.size(); ++i)
-        threads.emplace_back([&, i] {
-            clients[i] = std::make_unique<WsClient>();
-            clients[i]->bind_to("127.0.3." + std::to_string(i + 1));  // each its own address: the server-wide limit
-            auto first = clients[i]->connect(nodes[i % 3]->port, "/room/own-" + std::to_string(i)) == 101
-                             ? clients[i]->receive()
-                             : std::nullopt;
-            if (first && (*first)["type"] == "login")
-                ++admitted;
-            else if (first && (*first)["code"] == "too-many-rooms")
-                ++refused;
-            else
-                ++other;
-        });
-    for (auto& t : threads)
-        t.join();
-    CHECK(admitted == 3);
-    CHECK(refused == 9);
-    CHECK(other == 0);
+    auto nodes = three_nodes(redis, {"--max-rooms", "3"});
+    auto counts = join_at_once(
+        nodes, 12, [](std::size_t i) { return "/room/own-" + std::to_string(i); }, "too-many-rooms");
+    CHECK(counts.admitted == 3);
+    CHECK(counts.refused == 9);
+    CHECK(counts.other == 0);
 }
 
 TEST_CASE("cluster: a node killed with SIGKILL: its users leave everyone's rooms within the lease", "[cluster]") {
