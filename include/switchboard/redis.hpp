@@ -93,7 +93,7 @@ public:
     Cluster& operator=(const Cluster&) = delete;
 
     /**
-     * Connect and register this node, waiting up to `options.timeout` for
+     * Connect and register this node, waiting up to twice `options.timeout` for
      * Redis. Errors: "redis-url" (the URL does not parse) or
      * "redis-unavailable" (no answer in time); the node keeps trying in the
      * background after the second, and serves once Redis answers.
