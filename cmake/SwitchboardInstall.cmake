@@ -12,7 +12,7 @@ install(TARGETS switchboard_core
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(EXPORT SwitchboardTargets NAMESPACE switchboard:: DESTINATION ${SWITCHBOARD_CMAKE_DIR})
 
-foreach(_comp beast websocketpp redis testing)
+foreach(_comp beast websocketpp redis tokens testing)
   string(TOUPPER ${_comp} _up)
   if(TARGET switchboard_${_comp})
     set(SWITCHBOARD_${_up}_INSTALLED TRUE)

@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +19,7 @@
 #include <switchboard/beast.hpp>
 #include <switchboard/redis.hpp>
 #include <switchboard/switchboard.hpp>
+#include <switchboard/tokens.hpp>
 
 #include "web.hpp"
 
@@ -70,6 +73,16 @@ Options:
                           (default 5; decimals allowed, at least 0.3)
   --node-name NAME        with --redis: this node's name in logs (default
                           HOSTNAME:PID)
+  --token-secret-file FILE
+                          require an access token: a JWT signed with HS256 whose
+                          key is FILE's content (without a trailing newline),
+                          passed as ?token=...; without one a handshake gets 401,
+                          with a token for another room 403
+  --issue-token SUBJECT   with --token-secret-file: print a token for SUBJECT and
+                          exit (see --token-room, --token-ttl)
+  --token-room ROOM       the room an issued token grants: a name, "" for the
+                          default room, "*" for any (default "*")
+  --token-ttl SECONDS     how long an issued token is valid (default 3600)
   --tls-cert FILE         PEM certificate chain; with --tls-key, serve https/wss only
   --tls-key FILE          PEM private key
   --log-level LEVEL       trace, debug, info, warn, error or off (default info)
@@ -90,7 +103,22 @@ struct Config {
     std::optional<switchboard::redis::ClusterOptions> cluster;
     std::optional<std::chrono::milliseconds> node_lease;
     std::string node_name;
+    std::optional<std::string> token_secret;
+    std::optional<std::string> issue_subject;
+    std::string token_room = "*";
+    unsigned long long token_ttl = 3600;
 };
+
+/** A secret file's content without its trailing newline; nullopt when unreadable or empty. */
+std::optional<std::string> read_secret(const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!secret.empty() && secret.back() == '\n') secret.pop_back();
+    if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+    if (secret.empty()) return std::nullopt;
+    return secret;
+}
 
 bool parse_number(std::string_view text, unsigned long long max, unsigned long long& out);
 
@@ -236,6 +264,21 @@ std::optional<int> parse(int argc, char** argv, Config& config) {
         } else if (name == "--node-name") {
             if (!need_value() || value.empty()) return fail("--node-name needs a name");
             config.node_name = value;
+        } else if (name == "--token-secret-file") {
+            if (!need_value()) return fail("--token-secret-file needs a file");
+            config.token_secret = read_secret(value);
+            if (!config.token_secret) return fail("--token-secret-file " + value + " cannot be read or is empty");
+        } else if (name == "--issue-token") {
+            if (!need_value() || value.empty()) return fail("--issue-token needs a subject (the user's identity)");
+            config.issue_subject = value;
+        } else if (name == "--token-room") {
+            if (!need_value()) return fail("--token-room needs a room name, \"\" or \"*\"");
+            if (value != "*" && !value.empty() && switchboard::room_from_path("/room/" + value) != value)
+                return fail("--token-room needs a room name (1-64 of A-Z a-z 0-9 . _ ~ -), \"\" or \"*\"");
+            config.token_room = value;
+        } else if (name == "--token-ttl") {
+            if (!need_value() || !parse_number(value, 10ull * 365 * 86400, config.token_ttl) || config.token_ttl == 0)
+                return fail("--token-ttl needs a number of seconds from 1 to 315360000");
         } else if (name == "--tls-cert") {
             if (!need_value()) return fail("--tls-cert needs a file");
             config.server.tls_cert_file = value;
@@ -256,6 +299,7 @@ std::optional<int> parse(int argc, char** argv, Config& config) {
     }
     if (!config.cluster && (config.node_lease || !config.node_name.empty()))
         return fail_early("--node-lease and --node-name need --redis");
+    if (config.issue_subject && !config.token_secret) return fail_early("--issue-token needs --token-secret-file");
     if (config.cluster) {
         if (config.node_lease) config.cluster->node_lease = *config.node_lease;
         config.cluster->node_name = config.node_name;
@@ -322,6 +366,16 @@ int main(int argc, char** argv) {
     Config config;
     if (auto status = parse(argc, argv, config)) return *status;
 
+    if (config.issue_subject) {
+        switchboard::tokens::Claims claims;
+        claims.subject = *config.issue_subject;
+        claims.room = config.token_room;
+        auto now =
+            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+        claims.expires = now.count() + static_cast<std::int64_t>(config.token_ttl);
+        std::cout << switchboard::tokens::mint(claims, *config.token_secret) << std::endl;
+        return 0;
+    }
     config.hub.log_sink = switchboard::stderr_log_sink();
 
     // Declared before the hub, so destroyed after it: this node's users then
@@ -341,6 +395,7 @@ int main(int argc, char** argv) {
         config.hub.directory = cluster->directory();
     }
     switchboard::Hub hub(config.hub);
+    if (config.token_secret) hub.on_authorize(switchboard::tokens::authorizer(*config.token_secret));
 
     auto web = bundled_web();
     if (config.web_root) web.root = *config.web_root;

@@ -71,7 +71,7 @@ Admission HubCore::admit(Handshake handshake) {
     if (authorize) {
         Verdict v = authorize(handshake);
         if (!v.allowed) {
-            refuse(403, v.reason.empty() ? std::string("not authorized") : v.reason);
+            refuse(v.status == 401 ? 401 : 403, v.reason.empty() ? std::string("not authorized") : v.reason);
             return a;
         }
     }

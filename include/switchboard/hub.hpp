@@ -60,8 +60,10 @@ inline std::string plain_what(const std::exception& e) {
 struct Verdict {
     bool allowed = true;
     std::string reason;
+    /** The HTTP status of a refusal: 403 (forbidden) unless the hook says 401 (no or bad credentials). */
+    int status = 403;
     static Verdict allow() { return {}; }
-    static Verdict deny(std::string why) { return {false, std::move(why)}; }
+    static Verdict deny(std::string why, int status = 403) { return {false, std::move(why), status}; }
 };
 
 /**

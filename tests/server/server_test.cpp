@@ -1,5 +1,6 @@
 // switchboard-server as a real process: flags, the listening line, HTTP
 // routes, static files, metrics, Origin checks, TLS and signal shutdown.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -79,8 +80,10 @@ TEST_CASE("help lists the flags; a bad flag fails with status 2", "[server]") {
     ChildProcess help({SWITCHBOARD_SERVER_EXE, "--help"});
     auto text = help.read_all();
     CHECK(help.wait() == 0);
-    for (auto flag : {"--host", "--port", "--threads", "--web-root", "--allowed-origin", "--max-room-size",
-                      "--max-message-bytes", "--tls-cert", "--tls-key", "--log-level", "--unknown-types"})
+    for (auto flag :
+         {"--host", "--port", "--threads", "--web-root", "--allowed-origin", "--max-room-size", "--max-message-bytes",
+          "--tls-cert", "--tls-key", "--log-level", "--unknown-types", "--redis", "--node-lease", "--node-name",
+          "--token-secret-file", "--issue-token", "--token-room", "--token-ttl"})
         CHECK(text.find(flag) != std::string::npos);
 
     ChildProcess bad({SWITCHBOARD_SERVER_EXE, "--port", "seventy"}, "/dev/null");
@@ -373,4 +376,41 @@ TEST_CASE("static files are streamed: clients that never read do not hold the fi
     CHECK(head.body.empty());
     stalled.clear();
     fs::remove_all(root);
+}
+
+TEST_CASE("access tokens: --token-secret-file requires one; --issue-token mints one", "[server][tokens]") {
+    auto dir = temp_dir("tokens");
+    write_file(dir / "secret", "correct horse battery staple\n");
+    write_file(dir / "other", "another secret\n");
+    auto issue = [&](const std::string& secret_file, const std::string& room) {
+        ChildProcess p({SWITCHBOARD_SERVER_EXE, "--token-secret-file", (dir / secret_file).string(), "--issue-token",
+                        "alice", "--token-room", room, "--token-ttl", "600"});
+        auto line = p.read_line();
+        CHECK(p.wait() == 0);
+        return line.value_or("");
+    };
+    const auto token = issue("secret", "lobby");
+    REQUIRE(std::count(token.begin(), token.end(), '.') == 2);
+
+    Server server({"--token-secret-file", (dir / "secret").string()});
+    WsClient none;
+    CHECK(none.connect(server.port, "/room/lobby") == 401);
+    CHECK(none.refusal_body().find("token is required") != std::string::npos);
+    WsClient good;
+    REQUIRE(good.connect(server.port, "/room/lobby?token=" + token) == 101);
+    CHECK((*good.receive())["type"] == "login");
+    WsClient elsewhere;
+    CHECK(elsewhere.connect(server.port, "/room/kitchen?token=" + token) == 403);
+    CHECK(elsewhere.refusal_body().find("grants room 'lobby'") != std::string::npos);
+    WsClient forged;
+    CHECK(forged.connect(server.port, "/room/lobby?token=" + issue("other", "lobby")) == 401);
+    CHECK(forged.refusal_body().find("signature") != std::string::npos);
+    // Others are not affected by the refusals.
+    WsClient second;
+    REQUIRE(second.connect(server.port, "/room/lobby?token=" + issue("secret", "*")) == 101);
+    CHECK((*second.receive())["type"] == "login");
+
+    ChildProcess no_secret({SWITCHBOARD_SERVER_EXE, "--issue-token", "alice"});
+    CHECK(no_secret.wait() == 2);
+    fs::remove_all(dir);
 }
