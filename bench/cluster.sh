@@ -21,7 +21,7 @@ quick=0
 results=${RESULTS_DIR:-$build/cluster-results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$results"
 
-source "$root/bench/release_build.sh"
+source "$root/bench/common.sh"
 release_build "$build" switchboard-server switchboard-loadgen
 server_bin=$build/server/switchboard-server
 loadgen=$build/bench/switchboard-loadgen
@@ -48,12 +48,7 @@ start_node() {  # start_node NAME FLAGS...: sets $url and $pid
         2>"$results/$name.err" &
     pid=$!
     pids+=("$pid")
-    url=""
-    for _ in $(seq 100); do
-        url=$(sed -n 's/^listening on \(ws:\/\/[^ ]*\).*/\1/p' "$results/$name.out" | head -n1)
-        [[ -n $url ]] && return 0
-        sleep 0.1
-    done
+    url=$(listening_url "$results/$name.out" "$pid") && return 0
     echo "cluster.sh: $name did not start" >&2
     cat "$results/$name.err" >&2
     exit 1

@@ -27,7 +27,7 @@ done
 results=${RESULTS_DIR:-$build/bench-results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$results"
 
-source "$root/bench/release_build.sh"
+source "$root/bench/common.sh"
 release_build "$build" switchboard-server switchboard-relay-baseline switchboard-loadgen \
     switchboard_hub_bench switchboard_route_profile
 
@@ -82,12 +82,7 @@ start() {  # start LABEL THREADS: a fresh server process; sets $pid and $url
         "$baseline_bin" --port 0 --threads "$threads" >"$out" 2>>"$results/server.err" &
     fi
     pid=$!
-    url=""
-    for _ in $(seq 100); do
-        url=$(sed -n 's/^listening on \(ws:\/\/[^ ]*\).*/\1/p' "$out" | head -n1)
-        [[ -n $url ]] && return 0
-        sleep 0.1
-    done
+    url=$(listening_url "$out" "$pid") && return 0
     echo "run.sh: $label did not start" >&2
     cat "$results/server.err" >&2
     exit 1

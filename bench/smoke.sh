@@ -12,6 +12,7 @@ if [[ $# -ne 3 ]]; then
     exit 2
 fi
 server_bin=$1 baseline_bin=$2 loadgen=$3
+source "$(dirname "$0")/common.sh"
 work=$(mktemp -d)
 pid=""
 cleanup() {
@@ -26,13 +27,7 @@ start() {
     shift
     "$@" >"$work/$name.out" 2>"$work/$name.err" &
     pid=$!
-    url=""
-    for _ in $(seq 100); do
-        url=$(sed -n 's/^listening on \(ws:\/\/[^ ]*\).*/\1/p' "$work/$name.out" | head -n1)
-        [[ -n $url ]] && return 0
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
+    url=$(listening_url "$work/$name.out" "$pid") && return 0
     echo "smoke: $name did not start:" >&2
     cat "$work/$name.out" "$work/$name.err" >&2
     exit 1

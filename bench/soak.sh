@@ -38,7 +38,7 @@ done
 results=${RESULTS_DIR:-$build/soak-results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$results"
 
-source "$root/bench/release_build.sh"
+source "$root/bench/common.sh"
 release_build "$build" switchboard-server switchboard-loadgen switchboard-hostile
 
 server_bin=$build/server/switchboard-server
@@ -53,13 +53,8 @@ trap cleanup EXIT
 
 "$server_bin" --port 0 --log-level warn >"$results/server.out" 2>"$results/server.err" &
 pid=$!
-url="" port=""
-for _ in $(seq 100); do
-    url=$(sed -n 's/^listening on \(ws:\/\/[^ ]*\).*/\1/p' "$results/server.out" | head -n1)
-    [[ -n $url ]] && break
-    sleep 0.1
-done
-[[ -n $url ]] || { echo "soak: the server did not start" >&2; cat "$results/server.err" >&2; exit 1; }
+url=$(listening_url "$results/server.out" "$pid") ||
+    { echo "soak: the server did not start" >&2; cat "$results/server.err" >&2; exit 1; }
 port=${url##*:}
 port=${port%/}
 
