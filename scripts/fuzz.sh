@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-all_targets=(message_view_fuzz frame_reader_fuzz http_request_fuzz hub_ops_fuzz cluster_text_fuzz tokens_fuzz)
+all_targets=(message_view_fuzz frame_reader_fuzz http_request_fuzz hub_ops_fuzz cluster_text_fuzz tokens_fuzz client_name_fuzz)
 seconds=60
 if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
   seconds=$1

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "detail/client_name.hpp"
 #include "detail/hub_core.hpp"
 
 namespace switchboard {
@@ -68,12 +69,39 @@ Admission HubCore::admit(Handshake handshake) {
             return a;
         }
     }
+    nlohmann::json profile = nlohmann::json::object();
     if (authorize) {
         Verdict v = authorize(handshake);
         if (!v.allowed) {
             refuse(v.status == 401 ? 401 : 403, v.reason.empty() ? std::string("not authorized") : v.reason);
             return a;
         }
+        if (v.profile.is_object()) {
+            profile = std::move(v.profile);
+        } else if (!v.profile.is_null()) {
+            log(LogLevel::error, "the authorize hook gave a profile that is not a JSON object: {}",
+                v.profile.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+            refuse(500, "the server could not build this user's profile");
+            return a;
+        }
+    }
+    if (options.allow_client_names && !profile.contains("name")) {
+        auto raw = handshake.query_param("name");
+        if (!raw.empty()) {
+            std::string why;
+            auto name = parse_client_name(raw, options.limits.max_name_length, why);
+            if (!name) {
+                refuse(400, why);
+                return a;
+            }
+            profile["name"] = std::move(*name);
+        }
+    }
+    a.profile_ = profile.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (a.profile_.size() > options.limits.max_profile_bytes) {
+        refuse(400, fmt::format("the user's profile is {} bytes; the limit is {}", a.profile_.size(),
+                                options.limits.max_profile_bytes));
+        return a;
     }
     a.status_ = 101;
     a.room_ = std::move(*room);
@@ -83,15 +111,16 @@ Admission HubCore::admit(Handshake handshake) {
 }
 
 std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connection> connection,
-                                      std::string remote_address, std::optional<UserId> fixed_id) {
+                                      std::string remote_address, Profile profile, std::optional<UserId> fixed_id) {
     started.store(true);
     if (!connection) throw std::invalid_argument("Hub::open needs a connection");
     auto allocated = fixed_id ? fixed_id : directory_->allocate_id();
     if (fixed_id && directory_->contains(*fixed_id))
         throw std::logic_error(fmt::format("user ID {} is already taken", *fixed_id));
     const UserId id = allocated.value_or(0);
+    if (!profile) profile = std::make_shared<const std::string>("{}");
     auto member = std::make_shared<Member>(id, std::move(room), std::move(connection), std::move(remote_address),
-                                           options.limits.rate_burst);
+                                           std::move(profile), options.limits.rate_burst);
     JoinOutcome outcome;
     if (allocated)
         outcome = directory_->join(member, options.limits);
@@ -125,15 +154,13 @@ std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connecti
         return nullptr;
     }
 
-    std::string login =
-        fmt::format(R"({{"type":"login","userId":{},"users":[{}]}})", id, fmt::join(outcome.present, ","));
-    member->welcome(std::make_shared<const std::string>(std::move(login)));
+    member->welcome(login_message(id, member->profile, outcome.present, ice_servers_for(*member)));
     connections_open_.fetch_add(1, std::memory_order_relaxed);
     connections_total_.fetch_add(1, std::memory_order_relaxed);
     log(LogLevel::info, "user {} joined {} from {}", id, room_label(member->room()),
         member->remote_address.empty() ? std::string("this process") : member->remote_address);
     directory_->announce(*member, Presence::joined);
-    call_hook(joined_hook, "on_join", UserEvent{id, member->room(), member->remote_address});
+    call_hook(joined_hook, "on_join", UserEvent{id, member->room(), member->remote_address, *member->profile});
     return member;
 }
 
@@ -143,7 +170,27 @@ void HubCore::leave(Member& member) {
     connections_open_.fetch_sub(1, std::memory_order_relaxed);
     directory_->announce(member, Presence::left);
     log(LogLevel::info, "user {} left {}", member.id(), room_label(member.room()));
-    call_hook(left_hook, "on_leave", UserEvent{member.id(), member.room(), member.remote_address});
+    call_hook(left_hook, "on_leave", UserEvent{member.id(), member.room(), member.remote_address, *member.profile});
+}
+
+std::string HubCore::ice_servers_for(const Member& member) {
+    if (!options.ice_servers) return {};
+    std::vector<IceServer> servers;
+    try {
+        servers = options.ice_servers(member.id(), member.room());
+    } catch (const std::exception& e) {
+        log(LogLevel::error, "the ICE servers hook threw for user {}: {}", member.id(), e.what());
+        return {};
+    }
+    if (servers.empty()) return {};
+    auto list = nlohmann::json::array();
+    for (auto& server : servers) {
+        nlohmann::json entry{{"urls", server.urls}};
+        if (!server.username.empty()) entry["username"] = server.username;
+        if (!server.credential.empty()) entry["credential"] = server.credential;
+        list.push_back(std::move(entry));
+    }
+    return list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void HubCore::call_hook(const std::function<void(const UserEvent&)>& hook, const char* name, const UserEvent& e) {
@@ -387,7 +434,9 @@ Admission Hub::admit(Handshake handshake) {
 std::shared_ptr<Session> Hub::open(Admission admission, std::shared_ptr<Connection> connection) {
     if (!admission) throw std::invalid_argument("Hub::open needs an accepted admission");
     auto remote = admission.client_address_;
-    return core_->open(std::move(admission.room_), std::move(connection), std::move(remote), std::nullopt);
+    auto profile = std::make_shared<const std::string>(std::move(admission.profile_));
+    return core_->open(std::move(admission.room_), std::move(connection), std::move(remote), std::move(profile),
+                       std::nullopt);
 }
 
 void Hub::receive(Session& session, std::string_view text) {
@@ -398,13 +447,19 @@ void Hub::leave(Session& session) {
     core_->leave(static_cast<detail::Member&>(session));
 }
 
-std::shared_ptr<LocalParticipant> Hub::join_local(std::string room, LocalHandler handler, LocalId which) {
+std::shared_ptr<LocalParticipant> Hub::join_local(std::string room, LocalHandler handler, LocalId which,
+                                                  const nlohmann::json& profile) {
     if (!room.empty() && room_from_path("/room/" + room) != room)
         throw std::invalid_argument("'" + room + "' is not a room name: use 1-64 of A-Z a-z 0-9 . _ ~ -");
+    if (!profile.is_object()) throw std::invalid_argument("a local participant's profile must be a JSON object");
+    auto text = std::make_shared<const std::string>(profile.dump());
+    if (text->size() > core_->options.limits.max_profile_bytes)
+        throw std::invalid_argument(fmt::format("the profile is {} bytes; the limit is {}", text->size(),
+                                                core_->options.limits.max_profile_bytes));
     auto connection = std::make_shared<detail::LocalConnection>(std::move(handler));
     std::optional<UserId> id;
     if (which == LocalId::host) id = host_user_id;
-    auto member = core_->open(std::move(room), std::move(connection), {}, id);
+    auto member = core_->open(std::move(room), std::move(connection), {}, std::move(text), id);
     if (!member)
         throw std::runtime_error("the local participant could not join: the room is full or too many rooms are open");
     return std::make_shared<detail::LocalParticipantImpl>(*core_, std::move(member));

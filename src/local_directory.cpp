@@ -52,8 +52,8 @@ public:
         auto& room = it->second.members;
         out.present.reserve(room.size());
         for (auto& m : room)
-            out.present.push_back(m->id());
-        std::sort(out.present.begin(), out.present.end());
+            out.present.push_back({m->id(), m->profile});
+        std::sort(out.present.begin(), out.present.end(), [](auto& x, auto& y) { return x.id < y.id; });
         member->join_seq = ++join_seq_;
         member->room_slot = room.size();
         room.push_back(member);
@@ -114,7 +114,7 @@ public:
                 if (m.get() != &member && m->join_seq < before) targets.push_back(m);
         }
         if (targets.empty()) return;
-        auto message = presence_message(what, member.id());
+        auto message = presence_message(what, member.id(), member.profile);
         for (auto& m : targets)
             m->deliver(message);
     }
@@ -156,11 +156,6 @@ private:
 
 std::shared_ptr<Directory> make_local_directory() {
     return std::make_shared<LocalDirectory>();
-}
-
-Payload presence_message(Presence what, UserId id) {
-    return std::make_shared<const std::string>(
-        fmt::format(R"({{"type":"{}","userId":{}}})", what == Presence::joined ? "user-joined" : "user-left", id));
 }
 
 }  // namespace switchboard::detail

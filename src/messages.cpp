@@ -30,11 +30,22 @@ void from_json(const nlohmann::json& j, SessionDescription& d) {
 }
 
 void to_json(nlohmann::json& j, const Login& m) {
-    j = {{"type", Login::type}, {"userId", m.user_id}, {"users", m.users}};
+    j = {{"type", Login::type}, {"userId", m.user_id}, {"users", m.users}, {"profile", m.profile}};
+    auto& profiles = j["profiles"] = nlohmann::json::object();
+    for (const auto& [id, profile] : m.profiles)
+        profiles[std::to_string(id)] = profile;
+    if (!m.ice_servers.is_null()) j["iceServers"] = m.ice_servers;
 }
 void from_json(const nlohmann::json& j, Login& m) {
+    // A seed-era server sends only userId and users.
     j.at("userId").get_to(m.user_id);
     j.at("users").get_to(m.users);
+    m.profile = j.value("profile", nlohmann::json::object());
+    m.profiles.clear();
+    if (auto p = j.find("profiles"); p != j.end())
+        for (const auto& [key, profile] : p->items())
+            m.profiles[std::stoull(key)] = profile;
+    m.ice_servers = j.value("iceServers", nlohmann::json());
 }
 
 void to_json(nlohmann::json& j, const PeerConnect& m) {
@@ -65,10 +76,11 @@ void from_json(const nlohmann::json& j, PeerCandidate& m) {
 }
 
 void to_json(nlohmann::json& j, const UserJoined& m) {
-    j = {{"type", UserJoined::type}, {"userId", m.user_id}};
+    j = {{"type", UserJoined::type}, {"userId", m.user_id}, {"profile", m.profile}};
 }
 void from_json(const nlohmann::json& j, UserJoined& m) {
     j.at("userId").get_to(m.user_id);
+    m.profile = j.value("profile", nlohmann::json::object());
 }
 
 void to_json(nlohmann::json& j, const UserLeft& m) {

@@ -62,8 +62,16 @@ struct Verdict {
     std::string reason;
     /** The HTTP status of a refusal: 403 (forbidden) unless the hook says 401 (no or bad credentials). */
     int status = 403;
-    static Verdict allow() { return {}; }
-    static Verdict deny(std::string why, int status = 403) { return {false, std::move(why), status}; }
+    /**
+     * The user's public profile when allowed: a JSON object (e.g.
+     * {"name":"Ann"}) that every user of the room sees in `login` and
+     * `user-joined`, or null for an empty one. At most
+     * Limits::max_profile_bytes as compact JSON; anything but an object or
+     * null refuses the handshake (500: the hook's fault, not the client's).
+     */
+    nlohmann::json profile;
+    static Verdict allow(nlohmann::json profile = nullptr) { return {true, {}, 403, std::move(profile)}; }
+    static Verdict deny(std::string why, int status = 403) { return {false, std::move(why), status, nullptr}; }
 };
 
 /**
@@ -79,6 +87,8 @@ public:
     const Handshake& handshake() const noexcept { return handshake_; }
     /** The client's address: the direct peer, or what a trusted proxy forwarded (Options::trusted_proxies). */
     const std::string& client_address() const noexcept { return client_address_; }
+    /** The user's profile as compact JSON, always an object: the hook's, with the client's `name` if allowed. */
+    const std::string& profile() const noexcept { return profile_; }
 
 private:
     friend class Hub;
@@ -87,6 +97,7 @@ private:
     std::string reason_;
     std::string room_;
     std::string client_address_;
+    std::string profile_ = "{}";
     Handshake handshake_;
 };
 
@@ -114,6 +125,7 @@ struct UserEvent {
     UserId id;
     std::string room;
     std::string remote_address;  ///< the client's address (Admission::client_address); "" for a local participant
+    std::string profile;         ///< the user's profile, compact JSON (Admission::profile)
 };
 
 /** A snapshot of the hub's counters (see `Hub::counters`). */
@@ -277,13 +289,15 @@ public:
     };
 
     /**
-     * Join the host application itself to `room` as a user. `handler` gets
-     * its `login` before this returns, then everything routed to it.
+     * Join the host application itself to `room` as a user, with `profile`
+     * (a JSON object, as in Verdict::profile). `handler` gets its `login`
+     * before this returns, then everything routed to it.
      * Throws std::logic_error if LocalId::host is asked for while ID 0 is in
      * use, std::runtime_error if the room is full. Destroy every participant
      * before the hub.
      */
-    std::shared_ptr<LocalParticipant> join_local(std::string room, LocalHandler handler, LocalId which = LocalId::host);
+    std::shared_ptr<LocalParticipant> join_local(std::string room, LocalHandler handler, LocalId which = LocalId::host,
+                                                 const nlohmann::json& profile = nlohmann::json::object());
 
     // ---- Introspection ----
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,12 @@ struct Login {
     static constexpr const char* type = "login";
     UserId user_id = 0;
     std::vector<UserId> users;  ///< everybody already in the room, ascending
+    /** This user's public profile, a JSON object (Verdict::profile); `{}` when it has none. */
+    nlohmann::json profile = nlohmann::json::object();
+    /** The profile of each user in `users`; on the wire an object keyed by the decimal ID. */
+    std::map<UserId, nlohmann::json> profiles;
+    /** RTCIceServer objects for RTCPeerConnection (Options::ice_servers); null when the server has none. */
+    nlohmann::json ice_servers;
 };
 void to_json(nlohmann::json& j, const Login& m);
 void from_json(const nlohmann::json& j, Login& m);
@@ -85,6 +92,7 @@ void from_json(const nlohmann::json& j, PeerCandidate& m);
 struct UserJoined {
     static constexpr const char* type = "user-joined";
     UserId user_id = 0;
+    nlohmann::json profile = nlohmann::json::object();  ///< the newcomer's public profile
 };
 void to_json(nlohmann::json& j, const UserJoined& m);
 void from_json(const nlohmann::json& j, UserJoined& m);

@@ -47,6 +47,14 @@ struct Limits {
      */
     std::size_t max_connections_per_address = 200;
     std::size_t max_rooms_per_address = 50;
+
+    /**
+     * A user's public profile (see Verdict::profile), as compact JSON. A
+     * larger one refuses the handshake (400).
+     */
+    std::size_t max_profile_bytes = 1024;
+    /** A display name a client proposes (Options::allow_client_names), in code points after trimming. */
+    std::size_t max_name_length = 64;
 };
 
 /** What the hub does with a message whose `type` nobody registered. */
@@ -72,6 +80,22 @@ using LogSink = std::function<void(LogLevel, std::string_view line)>;
 /** A sink that writes "[level] line" to stderr, one write per line. */
 LogSink stderr_log_sink();
 
+/** One RTCIceServer, as a browser's RTCPeerConnection takes it. */
+struct IceServer {
+    /** e.g. "stun:stun.example.org:3478", "turn:turn.example.org:3478?transport=udp", "turns:..." */
+    std::vector<std::string> urls;
+    std::string username;    ///< TURN only; empty for STUN
+    std::string credential;  ///< TURN only
+};
+
+/**
+ * The ICE servers for one user's `login` (its `iceServers`), computed when
+ * it joins, on the joining thread: fresh TURN credentials for that user, for
+ * instance (switchboard::turn::rest_credentials in include/switchboard/turn.hpp).
+ * An empty list leaves `iceServers` out of `login`.
+ */
+using IceServersHook = std::function<std::vector<IceServer>(std::uint64_t user_id, const std::string& room)>;
+
 struct Options {
     Limits limits;
     UnknownTypePolicy unknown_types = UnknownTypePolicy::reject;
@@ -90,6 +114,17 @@ struct Options {
      * client can send them. Empty (default): the direct peer is the client.
      */
     std::vector<std::string> trusted_proxies;
+    /**
+     * Let a client propose its display name with the `name` query parameter
+     * (percent-encoded UTF-8; spaces around it are trimmed; control
+     * characters, an empty name or one over Limits::max_name_length refuse
+     * the handshake with 400). It becomes the `name` of the user's profile
+     * unless the authorize hook's profile (e.g. from a token) has one: the
+     * server's word wins. Off by default: `name` is then ignored.
+     */
+    bool allow_client_names = false;
+    /** ICE servers for each `login`. Empty (default): `login` has no `iceServers`, as on a LAN. */
+    IceServersHook ice_servers;
     /**
      * Where the hub keeps its users and rooms. Empty (default): in this
      * process. To share them with other processes, pass

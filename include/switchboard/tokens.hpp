@@ -72,7 +72,8 @@ std::variant<Claims, Refusal> verify(std::string_view token, std::string_view se
 
 /**
  * An authorize hook (Hub::on_authorize) that refuses every handshake without
- * a valid token for its room in the `token` query parameter.
+ * a valid token for its room in the `token` query parameter. The token's
+ * `profile` becomes the user's public profile (Verdict::profile).
  */
 std::function<Verdict(const Handshake&)> authorizer(std::string secret, std::int64_t leeway = 30);
 

@@ -22,49 +22,11 @@
 #include <string>
 #include <string_view>
 
+#include "../detail/utf8.hpp"
+
 namespace switchboard::beast::detail {
 
-/** True if `text` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
-inline bool valid_utf8(std::string_view text) noexcept {
-    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-    const auto* end = p + text.size();
-    while (p < end) {
-        // ASCII runs, 8 bytes at a time.
-        while (end - p >= 8) {
-            std::uint64_t word;
-            std::memcpy(&word, p, 8);
-            if (word & 0x8080808080808080ull) break;
-            p += 8;
-        }
-        if (p == end) break;
-        unsigned c = *p;
-        if (c < 0x80) {
-            ++p;
-            continue;
-        }
-        std::size_t n;
-        unsigned lo = 0x80, hi = 0xbf;  // bounds of the second byte
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 2;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 3;
-            if (c == 0xe0) lo = 0xa0;  // overlong
-            if (c == 0xed) hi = 0x9f;  // surrogates
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 4;
-            if (c == 0xf0) lo = 0x90;  // overlong
-            if (c == 0xf4) hi = 0x8f;  // above U+10FFFF
-        } else {
-            return false;
-        }
-        if (static_cast<std::size_t>(end - p) < n) return false;
-        if (p[1] < lo || p[1] > hi) return false;
-        for (std::size_t i = 2; i < n; ++i)
-            if ((p[i] & 0xc0) != 0x80) return false;
-        p += n;
-    }
-    return true;
-}
+using switchboard::detail::valid_utf8;
 
 /**
  * Parses client frames. `Sink` receives, in order:

@@ -19,6 +19,11 @@
 
 namespace switchboard::detail {
 
+struct PresentUser {
+    UserId id = 0;
+    Profile profile;  ///< never null
+};
+
 struct JoinOutcome {
     /**
      * Set when the join was refused: errc::room_full, too_many_rooms,
@@ -28,14 +33,18 @@ struct JoinOutcome {
     std::optional<std::string_view> refused;
     /** With too_many_rooms: the limit was the address's own (Limits::max_rooms_per_address), not the server's. */
     bool per_address = false;
-    /** IDs already in the room, ascending (for `login`). */
-    std::vector<UserId> present;
+    /** The users already in the room, by ascending ID (for `login`). */
+    std::vector<PresentUser> present;
 };
 
 enum class Presence { joined, left };
 
-/** `{"type":"user-joined","userId":N}` or `user-left`. */
-Payload presence_message(Presence what, UserId id);
+/** `{"type":"user-joined","userId":N,"profile":{...}}`, or `{"type":"user-left","userId":N}`. */
+Payload presence_message(Presence what, UserId id, const Profile& profile);
+
+/** `login` for `id` with `profile` in a room of `present`, and the ICE servers (a JSON array, or "" for none). */
+Payload login_message(UserId id, const Profile& profile, const std::vector<PresentUser>& present,
+                      std::string_view ice_servers);
 
 enum class Delivery {
     delivered,

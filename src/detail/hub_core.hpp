@@ -28,7 +28,7 @@ public:
 
     Admission admit(Handshake handshake);
     std::shared_ptr<Member> open(std::string room, std::shared_ptr<Connection> connection, std::string remote_address,
-                                 std::optional<UserId> fixed_id);
+                                 Profile profile, std::optional<UserId> fixed_id);
     void receive(Member& sender, std::string_view text);
     void leave(Member& member);
 
@@ -55,6 +55,8 @@ public:
 private:
     void call_hook(const std::function<void(const UserEvent&)>& hook, const char* name, const UserEvent& e);
     void route(Member& sender, const MessageView& view, std::string_view type);
+    /** The `iceServers` array for `member`'s login as JSON text, or "" for none (Options::ice_servers). */
+    std::string ice_servers_for(const Member& member);
 
     std::shared_ptr<Directory> directory_;
     std::unordered_map<std::string, TypeEntry> types_;  // frozen once started

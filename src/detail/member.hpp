@@ -16,19 +16,23 @@
 namespace switchboard::detail {
 
 using Payload = std::shared_ptr<const std::string>;
+/** A user's public profile: a JSON object as compact text, shared by every message that carries it. */
+using Profile = std::shared_ptr<const std::string>;
 
 class Member final : public Session {
 public:
     Member(UserId id, std::string room, std::shared_ptr<Connection> connection, std::string remote_address,
-           double burst)
+           Profile profile, double burst)
         : Session(id, std::move(room)),
           connection(std::move(connection)),
           remote_address(std::move(remote_address)),
+          profile(std::move(profile)),
           tokens_(burst),
           last_refill_(std::chrono::steady_clock::now()) {}
 
     const std::shared_ptr<Connection> connection;
     const std::string remote_address;
+    const Profile profile;
 
     /** Set under the directory's lock; tells members that joined before this one. */
     std::uint64_t join_seq = 0;

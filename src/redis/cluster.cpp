@@ -42,6 +42,7 @@ using switchboard::detail::Member;
 using switchboard::detail::Payload;
 using switchboard::detail::Presence;
 using switchboard::detail::presence_message;
+using switchboard::detail::Profile;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -210,7 +211,7 @@ public:
             if (auto local = r->second.local.find(to); local != r->second.local.end()) {
                 target = local->second;
             } else if (auto remote = r->second.members.find(to); remote != r->second.members.end()) {
-                node = remote->second;
+                node = remote->second.node;
             } else {
                 return Delivery::no_such_user;
             }
@@ -237,8 +238,12 @@ public:
     }
 
 private:
+    struct Remote {
+        std::uint64_t node = 0;
+        Profile profile;
+    };
     struct Replica {
-        std::unordered_map<UserId, std::uint64_t> members;  ///< user -> node, every node's
+        std::unordered_map<UserId, Remote> members;  ///< every node's users
         std::unordered_map<UserId, std::shared_ptr<Member>> local;
         bool initialized = false;  ///< members and seq hold a snapshot (else events wait in `pending`)
         bool resyncing = false;    ///< a fresh snapshot is on its way (events wait in `pending`)
@@ -451,22 +456,22 @@ private:
 
     void apply_resync(const std::string& name, const Reply& reply) {
         Deliveries out;
+        auto users = read_members(reply, 1);
         {
             std::lock_guard lock(mutex_);
             auto it = rooms_.find(name);
             if (it == rooms_.end()) return;
             auto& room = it->second;
             const auto seq = static_cast<std::uint64_t>(reply.elements[0].as_integer(0));
-            std::unordered_map<UserId, std::uint64_t> now;
-            for (std::size_t i = 1; i + 1 < reply.elements.size(); i += 2)
-                now[static_cast<UserId>(reply.elements[i].as_integer(0))] =
-                    static_cast<std::uint64_t>(reply.elements[i + 1].as_integer(0));
+            std::unordered_map<UserId, Remote> now;
+            for (auto& user : users)
+                now[user.first] = std::move(user.second);
             if (room.initialized) {
-                for (auto& [id, node] : room.members)
-                    if (now.count(id) == 0) tell_room(room, presence_message(Presence::left, id), id, 0, out);
-                for (auto& [id, node] : now)
+                for (auto& [id, user] : room.members)
+                    if (now.count(id) == 0) tell_room(room, presence_message(Presence::left, id, nullptr), id, 0, out);
+                for (auto& [id, user] : now)
                     if (room.members.count(id) == 0)
-                        tell_room(room, presence_message(Presence::joined, id), id, 0, out);
+                        tell_room(room, presence_message(Presence::joined, id, user.profile), id, 0, out);
             }
             room.members = std::move(now);
             room.seq = seq;
@@ -476,6 +481,24 @@ private:
             apply_pending(room, out, name);
         }
         deliver_all(out);
+    }
+
+    /**
+     * The (id, node, profile) triples of a script's answer from element
+     * `first` on. A profile that is not a JSON object reads as "{}".
+     */
+    static std::vector<std::pair<UserId, Remote>> read_members(const Reply& reply, std::size_t first) {
+        std::vector<std::pair<UserId, Remote>> out;
+        for (std::size_t i = first; i + 2 < reply.elements.size(); i += 3) {
+            auto profile = nlohmann::json::parse(reply.elements[i + 2].text, nullptr, false);
+            out.push_back(
+                {static_cast<UserId>(reply.elements[i].as_integer(0)),
+                 {static_cast<std::uint64_t>(reply.elements[i + 1].as_integer(0)),
+                  std::make_shared<const std::string>(
+                      profile.is_object() ? profile.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                          : "{}")}});
+        }
+        return out;
     }
 
     /** Under mutex_: queue `message` for every user here in `room` but `about` (joined before `before`, 0: all). */
@@ -499,11 +522,11 @@ private:
         room.history.push_back(e);
         if (room.history.size() > history_limit) room.history.pop_front();
         if (e.joined) {
-            room.members[e.id] = e.node;
-            tell_room(room, presence_message(Presence::joined, e.id), e.id, e.seq, out);
+            auto& user = room.members[e.id] = {e.node, std::make_shared<const std::string>(e.profile)};
+            tell_room(room, presence_message(Presence::joined, e.id, user.profile), e.id, e.seq, out);
         } else {
             room.members.erase(e.id);
-            tell_room(room, presence_message(Presence::left, e.id), e.id, e.seq, out);
+            tell_room(room, presence_message(Presence::left, e.id, nullptr), e.id, e.seq, out);
         }
     }
 
@@ -524,7 +547,8 @@ private:
             eval(detail::scripts::join,
                  {member->room(), std::to_string(member->id()), std::to_string(node_id_), member->remote_address,
                   std::to_string(limits.max_users_per_room), std::to_string(limits.max_rooms),
-                  std::to_string(limits.max_connections_per_address), std::to_string(limits.max_rooms_per_address)},
+                  std::to_string(limits.max_connections_per_address), std::to_string(limits.max_rooms_per_address),
+                  *member->profile},
                  [this, join, member](std::optional<Reply> reply) { finish_join(join, member, std::move(reply)); });
         });
     }
@@ -532,7 +556,9 @@ private:
     void finish_join(const std::shared_ptr<PendingJoin>& join, const std::shared_ptr<Member>& member,
                      std::optional<Reply> reply) {
         const bool ok = reply && reply->is_array() && reply->elements.size() >= 2 && reply->elements[0].text == "ok" &&
-                        reply->elements.size() % 2 == 0;
+                        reply->elements.size() % 3 == 2;
+        // Parsed before the lock: up to a room's worth of profiles.
+        auto present = ok ? read_members(*reply, 2) : std::vector<std::pair<UserId, Remote>>{};
         std::lock_guard answer(join->mutex);
         JoinOutcome& out = join->outcome;
         Deliveries deliveries;
@@ -563,40 +589,37 @@ private:
                 }
             } else if (!undo) {
                 const auto seq = static_cast<std::uint64_t>(reply->elements[1].as_integer(0));
-                std::vector<std::pair<UserId, std::uint64_t>> present;
-                for (std::size_t i = 2; i + 1 < reply->elements.size(); i += 2)
-                    present.emplace_back(static_cast<UserId>(reply->elements[i].as_integer(0)),
-                                         static_cast<std::uint64_t>(reply->elements[i + 1].as_integer(0)));
                 if (!room.initialized) {
                     room.members.clear();
-                    for (auto& [id, node] : present)
-                        room.members[id] = node;
+                    for (auto& [id, user] : present)
+                        room.members[id] = user;
                     room.seq = seq;
                     room.initialized = true;
                 } else if (seq > room.seq) {
                     // Events up to `seq` are still on their way: they will tell the others.
-                    for (auto& [id, node] : present)
-                        room.members.emplace(id, node);
+                    for (auto& [id, user] : present)
+                        room.members.emplace(id, user);
                 } else if (!room.history.empty() && room.history.front().seq <= seq + 1) {
                     // Events after `seq` were applied before this answer came: replay them to the newcomer.
                     for (auto& e : room.history)
                         if (e.seq > seq && e.id != member->id())
-                            deliveries.emplace_back(
-                                member, presence_message(e.joined ? Presence::joined : Presence::left, e.id));
+                            deliveries.emplace_back(member,
+                                                    presence_message(e.joined ? Presence::joined : Presence::left, e.id,
+                                                                     std::make_shared<const std::string>(e.profile)));
                 } else if (seq < room.seq) {
                     undo = true;  // too far behind to catch up: refuse, the client tries again
                     out.refused = errc::cluster_unavailable;
                 }
                 if (!undo) {
                     member->join_seq = seq;
-                    room.members[member->id()] = node_id_;
+                    room.members[member->id()] = {node_id_, member->profile};
                     room.local[member->id()] = member;
                     local_[member->id()] = member;
                     apply_pending(room, deliveries, member->room());
                     out.present.reserve(present.size());
-                    for (auto& [id, node] : present)
-                        out.present.push_back(id);
-                    std::sort(out.present.begin(), out.present.end());
+                    for (auto& [id, user] : present)
+                        out.present.push_back({id, user.profile});
+                    std::sort(out.present.begin(), out.present.end(), [](auto& a, auto& b) { return a.id < b.id; });
                 }
             }
             if (undo || out.refused) drop_if_unused(it);

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include <nlohmann/json.hpp>
+
 namespace switchboard::redis::detail {
 namespace {
 
@@ -35,8 +37,15 @@ std::optional<RoomEvent> parse_room_event(std::string_view text) {
     constexpr auto max_seq = std::uint64_t{1} << 62;
     if (!take_number(text, e.seq, max_seq, true)) return std::nullopt;
     if (!take_number(text, e.id, max_user_id, e.joined)) return std::nullopt;
-    if (e.joined && !take_number(text, e.node, max_seq, false)) return std::nullopt;
-    if (!text.empty() || e.seq == 0) return std::nullopt;
+    if (e.seq == 0) return std::nullopt;
+    if (!e.joined) return text.empty() ? std::optional(e) : std::nullopt;
+    if (!take_number(text, e.node, max_seq, false)) return std::nullopt;
+    e.profile = "{}";
+    if (text.empty()) return e;
+    if (text.front() != ' ') return std::nullopt;
+    auto profile = nlohmann::json::parse(text.substr(1), nullptr, false);
+    if (!profile.is_object()) return std::nullopt;
+    e.profile = profile.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return e;
 }
 

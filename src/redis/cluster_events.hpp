@@ -13,12 +13,13 @@
 
 namespace switchboard::redis::detail {
 
-/** "j <seq> <id> <node>" or "l <seq> <id>" on a room's channel. */
+/** "j <seq> <id> <node> <profile>" or "l <seq> <id>" on a room's channel. */
 struct RoomEvent {
     bool joined = false;
     std::uint64_t seq = 0;
     UserId id = 0;
     std::uint64_t node = 0;  ///< joins only
+    std::string profile;     ///< joins only: a JSON object (checked), "{}" when the event has none
 };
 
 /** "d <to> <room>\n<message>" on a node's channel: a message routed to one of its users. */

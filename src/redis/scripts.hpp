@@ -9,13 +9,14 @@
 //   P nodes                sorted set: node ID -> lease expiry (Redis TIME, ms)
 //   P node:<n>:users       set: the users of node n
 //   P users                hash: user ID -> "<node>|<room>|<client address>"
+//   P profiles             hash: user ID -> its profile (a JSON object)
 //   P room:<r>             hash: user ID -> node ID, the members of room r
 //   P seq:<r>              room r's event counter
 //   P rooms                set: the rooms with a user
 //   P opener               hash: room -> the client address that opened it
 //   P addr:<a>             hash: c = users of address a, r = rooms it opened
 //
-// Channels: P ch:room:<r> carries "j <seq> <id> <node>" and "l <seq> <id>";
+// Channels: P ch:room:<r> carries "j <seq> <id> <node> <profile>" and "l <seq> <id>";
 // P ch:node:<n> carries "d <to> <room>\n<message>" (a routed message) and
 // "h <nonce>" (the node's own heartbeat, published to hear it back).
 #pragma once
@@ -25,6 +26,14 @@ namespace switchboard::redis::detail::scripts {
 /** Shared by the scripts below: remove one user, publish its `l` event, free its counts. */
 inline constexpr const char* common = R"lua(
 local P = ARGV[1]
+local function with_profiles(out, members)
+  for i = 1, #members, 2 do
+    out[#out + 1] = members[i]
+    out[#out + 1] = members[i + 1]
+    out[#out + 1] = redis.call('HGET', P .. 'profiles', members[i]) or '{}'
+  end
+  return out
+end
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -44,6 +53,7 @@ local function remove_user(id)
   local b = string.find(record, '|', a + 1, true)
   local node, room, addr = string.sub(record, 1, a - 1), string.sub(record, a + 1, b - 1), string.sub(record, b + 1)
   redis.call('HDEL', P .. 'users', id)
+  redis.call('HDEL', P .. 'profiles', id)
   redis.call('SREM', P .. 'node:' .. node .. ':users', id)
   redis.call('HDEL', P .. 'room:' .. room, id)
   local seq = redis.call('INCR', P .. 'seq:' .. room)
@@ -62,15 +72,16 @@ end
 
 /**
  * ARGV: P, room, id, node, address, max users per room, max rooms, max
- * connections per address, max rooms per address (0: none).
- * Returns {"ok", seq, id1, node1, id2, node2, ...} (the members before this
- * one), or {code}: fenced, id-taken, room-full, too-many-rooms,
- * too-many-rooms-per-address, too-many-connections.
+ * connections per address, max rooms per address (0: none), profile.
+ * Returns {"ok", seq, id1, node1, profile1, id2, node2, profile2, ...} (the
+ * members before this one), or {code}: fenced, id-taken, room-full,
+ * too-many-rooms, too-many-rooms-per-address, too-many-connections.
  */
 inline constexpr const char* join = R"lua(
 local room, id, node, addr = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local max_users, max_rooms = tonumber(ARGV[6]), tonumber(ARGV[7])
 local max_conns, max_opened = tonumber(ARGV[8]), tonumber(ARGV[9])
+local profile = ARGV[10]
 if not redis.call('ZSCORE', P .. 'nodes', node) then return {'fenced'} end
 if redis.call('HEXISTS', P .. 'users', id) == 1 then return {'id-taken'} end
 local members = P .. 'room:' .. room
@@ -98,12 +109,11 @@ if not exists then
 end
 redis.call('HSET', members, id, node)
 redis.call('HSET', P .. 'users', id, node .. '|' .. room .. '|' .. addr)
+redis.call('HSET', P .. 'profiles', id, profile)
 redis.call('SADD', P .. 'node:' .. node .. ':users', id)
 if addr ~= '' then redis.call('HINCRBY', counts, 'c', 1) end
-redis.call('PUBLISH', P .. 'ch:room:' .. room, 'j ' .. seq .. ' ' .. id .. ' ' .. node)
-local out = {'ok', seq}
-for i = 1, #present do out[#out + 1] = present[i] end
-return out
+redis.call('PUBLISH', P .. 'ch:room:' .. room, 'j ' .. seq .. ' ' .. id .. ' ' .. node .. ' ' .. profile)
+return with_profiles({'ok', seq}, present)
 )lua";
 
 /** ARGV: P, id, node. Removes the user if that node holds it; returns 1, else 0. */
@@ -172,13 +182,10 @@ end
 return redis.call('INCRBY', k, tonumber(ARGV[2]))
 )lua";
 
-/** ARGV: P, room. {seq, id1, node1, ...}: the room as it is now. */
+/** ARGV: P, room. {seq, id1, node1, profile1, ...}: the room as it is now. */
 inline constexpr const char* snapshot = R"lua(
 local seq = tonumber(redis.call('GET', P .. 'seq:' .. ARGV[2]) or '0')
-local out = {seq}
-local members = redis.call('HGETALL', P .. 'room:' .. ARGV[2])
-for i = 1, #members do out[#out + 1] = members[i] end
-return out
+return with_profiles({seq}, redis.call('HGETALL', P .. 'room:' .. ARGV[2]))
 )lua";
 
 /** ARGV: P, id. 1 if a user holds the ID anywhere in the cluster. */

@@ -162,7 +162,7 @@ std::function<Verdict(const Handshake&)> authorizer(std::string secret, std::int
                        .count();
         auto outcome = verify(handshake.query_param("token"), secret, room, now, leeway);
         if (auto* refusal = std::get_if<Refusal>(&outcome)) return Verdict::deny(refusal->reason, refusal->status);
-        return Verdict::allow();
+        return Verdict::allow(std::move(std::get<Claims>(outcome).profile));
     };
 }
 

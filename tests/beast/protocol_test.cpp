@@ -31,7 +31,7 @@ TEST_CASE("login gives distinct IDs and lists the users already there", "[beast]
     CHECK((*login)["users"] == json::array({a->id()}));
     auto joined = a->receive();
     REQUIRE(joined);
-    CHECK(*joined == json({{"type", "user-joined"}, {"userId", b.id()}}));
+    CHECK(*joined == json({{"type", "user-joined"}, {"userId", b.id()}, {"profile", json::object()}}));
 }
 
 TEST_CASE("routed messages lose `to`, get a trusted `from` and keep everything else", "[beast]") {
@@ -93,7 +93,7 @@ TEST_CASE("rooms are isolated", "[beast]") {
     // a hears about c, not about b.
     auto joined = a->receive();
     REQUIRE(joined);
-    CHECK(*joined == json({{"type", "user-joined"}, {"userId", c->id()}}));
+    CHECK(*joined == json({{"type", "user-joined"}, {"userId", c->id()}, {"profile", json::object()}}));
     REQUIRE(
         a->send(json({{"type", "peer-connect"}, {"to", b->id()}, {"desc", {{"type", "offer"}, {"sdp", ""}}}}).dump()));
     auto error = expect_error(*a, "unknown-recipient");

@@ -6,8 +6,9 @@
 //      (or an IPv6 literal), port 1-65535, db 0-15; rebuilt from its fields
 //      (user and password %-escaped) it parses to the same fields.
 //   1  parse_room_event: an accepted event, written back ("j seq id node" or
-//      "l seq id"), is exactly the input: one spelling per event; seq >= 1,
-//      IDs within 2^53-1.
+//      "l seq id"), is exactly the input up to the profile: one spelling per
+//      event; seq >= 1, IDs within 2^53-1. A join's profile is a JSON
+//      object, and the event written back with it reads back the same.
 //   2  parse_routed_message: an accepted message, written back with
 //      routed_message_text, is exactly the input; the room is 0-64 of
 //      A-Za-z0-9._~-, the message non-empty.
@@ -70,7 +71,15 @@ void check_room_event(std::string_view text) {
     std::string again =
         e->joined ? "j " + std::to_string(e->seq) + " " + std::to_string(e->id) + " " + std::to_string(e->node)
                   : "l " + std::to_string(e->seq) + " " + std::to_string(e->id);
-    FUZZ_CHECK(again == text, "read " + printable(text) + " as " + printable(again));
+    FUZZ_CHECK(text.substr(0, again.size()) == again, "read " + printable(text) + " as " + printable(again));
+    if (!e->joined) {
+        FUZZ_CHECK(text.size() == again.size(), "a leave with more: " + printable(text));
+        return;
+    }
+    FUZZ_CHECK(!e->profile.empty() && e->profile.front() == '{', "profile not an object: " + printable(text));
+    auto back = parse_room_event(again + " " + e->profile);
+    FUZZ_CHECK(back && back->profile == e->profile && back->id == e->id && back->seq == e->seq && back->node == e->node,
+               "written back, " + printable(text) + " reads differently");
 }
 
 void check_routed(std::string_view text) {

@@ -100,3 +100,27 @@ TEST_CASE("cluster: ID 0 is one host's at a time across the cluster; local parti
     CHECK(second_host->id() == 0);
     CHECK(n2.hub->counters().connections_open == 2);
 }
+
+TEST_CASE("cluster: profiles reach the users of every node, in login and user-joined", "[cluster][profiles]") {
+    switchboard::test::RedisServer redis;
+    Node n1(redis), n2(redis);
+    Inbox ann_inbox, bo_inbox, cy_inbox;
+    using switchboard::Hub;
+    auto ann = n1.hub->join_local("r", ann_inbox.handler(), Hub::LocalId::fresh, {{"name", "Ann"}});
+    CHECK(ann_inbox.next()["profile"] == json{{"name", "Ann"}});
+    auto bo = n2.hub->join_local("r", bo_inbox.handler(), Hub::LocalId::fresh, {{"name", "Bo"}, {"seat", 4}});
+    auto login = bo_inbox.next();
+    CHECK(login["users"] == json::array({ann->id()}));
+    CHECK(login["profiles"] == json{{std::to_string(ann->id()), {{"name", "Ann"}}}});
+    CHECK(ann_inbox.next() ==
+          json{{"type", "user-joined"}, {"userId", bo->id()}, {"profile", {{"name", "Bo"}, {"seat", 4}}}});
+    // A third user on the first node learns both, the remote one included.
+    auto cy = n1.hub->join_local("r", cy_inbox.handler(), Hub::LocalId::fresh);
+    login = cy_inbox.next();
+    CHECK(login["profiles"] == json{{std::to_string(ann->id()), {{"name", "Ann"}}},
+                                    {std::to_string(bo->id()), {{"name", "Bo"}, {"seat", 4}}}});
+    CHECK(bo_inbox.next() == json{{"type", "user-joined"}, {"userId", cy->id()}, {"profile", json::object()}});
+    cy->leave();
+    bo->leave();
+    ann->leave();
+}

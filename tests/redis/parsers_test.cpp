@@ -53,6 +53,15 @@ TEST_CASE("room events: joins and leaves, nothing else", "[redis]") {
     CHECK(joined->seq == 17);
     CHECK(joined->id == 42);
     CHECK(joined->node == 3);
+    CHECK(joined->profile == "{}");
+    auto named = parse_room_event(R"(j 19 43 3 {"name": "Ann", "tags": [1, 2]})");
+    REQUIRE(named);
+    CHECK(named->id == 43);
+    CHECK(named->profile == R"({"name":"Ann","tags":[1,2]})");
+    for (const char* bad : {"j 19 43 3 [1]", "j 19 43 3 \"Ann\"", "j 19 43 3 {", "j 19 43 3{}", "l 19 43 {}"}) {
+        INFO(bad);
+        CHECK(!parse_room_event(bad));
+    }
     auto left = parse_room_event("l 18 42");
     REQUIRE(left);
     CHECK(!left->joined);

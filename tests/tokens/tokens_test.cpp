@@ -6,6 +6,7 @@
 
 #include <switchboard/switchboard.hpp>
 #include <switchboard/tokens.hpp>
+#include <switchboard/turn.hpp>
 
 #include "catch.hpp"
 
@@ -135,8 +136,54 @@ TEST_CASE("the authorizer reads ?token= and answers 401 or 403 at admission", "[
     CHECK(refused.reason().find("signature") != std::string::npos);
 }
 
+TEST_CASE("the token's profile is the user's profile, and its name beats the client's", "[tokens]") {
+    switchboard::Options options;
+    options.allow_client_names = true;
+    switchboard::Hub hub(options);
+    hub.on_authorize(tokens::authorizer(secret));
+    auto c = claims("*");
+    c.expires = 4'102'444'800;
+    c.profile = {{"name", "Ann"}, {"role", "teacher"}};
+    switchboard::Handshake h;
+    h.path = "/room/lobby";
+    h.query = "name=Impostor&token=" + tokens::mint(c, secret);
+    CHECK(hub.admit(h).profile() == R"({"name":"Ann","role":"teacher"})");
+    c.profile = nullptr;
+    h.query = "name=Bo&token=" + tokens::mint(c, secret);
+    CHECK(hub.admit(h).profile() == R"({"name":"Bo"})");
+}
+
 TEST_CASE("mint refuses claims that are not UTF-8 (found by tokens_fuzz)", "[tokens]") {
     auto c = claims();
     c.subject = "\xff\xfe";
     CHECK_THROWS_AS(tokens::mint(c, secret), std::invalid_argument);
+}
+
+TEST_CASE("TURN REST credentials are coturn's: expiry:user and base64 HMAC-SHA1", "[tokens][turn]") {
+    // Computed independently: printf '%s' '1700000000:42' | openssl dgst -sha1 -hmac 'north' -binary | base64
+    auto c = switchboard::turn::rest_credentials("north", "42", 1700000000);
+    CHECK(c.username == "1700000000:42");
+    CHECK(c.credential == "DWX3FI7DiPIpadEYQAZsnZBAagI=");
+    CHECK(switchboard::turn::rest_credentials("south", "42", 1700000000).credential != c.credential);
+}
+
+TEST_CASE("the TURN hook gives each user fresh credentials beside the STUN servers", "[tokens][turn]") {
+    auto hook = switchboard::turn::ice_servers({"stun:127.0.0.1:3478"}, {"turn:127.0.0.1:3478?transport=udp"}, "north",
+                                               std::chrono::seconds(600));
+    auto before =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    auto servers = hook(42, "lobby");
+    REQUIRE(servers.size() == 2);
+    CHECK(servers[0].urls == std::vector<std::string>{"stun:127.0.0.1:3478"});
+    CHECK(servers[0].username.empty());
+    CHECK(servers[1].urls == std::vector<std::string>{"turn:127.0.0.1:3478?transport=udp"});
+    auto colon = servers[1].username.find(':');
+    REQUIRE(colon != std::string::npos);
+    CHECK(servers[1].username.substr(colon) == ":42");
+    auto expiry = std::stoll(servers[1].username.substr(0, colon));
+    CHECK(expiry >= before + 600);
+    CHECK(expiry <= before + 602);
+    CHECK(servers[1].credential == switchboard::turn::rest_credentials("north", "42", expiry).credential);
+    CHECK(switchboard::turn::ice_servers({}, {}, "north")(1, "").empty());
+    CHECK(switchboard::turn::ice_servers({"stun:x"}, {}, "north")(1, "").size() == 1);
 }

@@ -42,13 +42,14 @@ TEST_CASE("the local participant gets its login before join_local returns and ta
     auto host = hub.join_local("lobby", inbox.handler());
     REQUIRE(host);
     CHECK(host->id() == host_user_id);
-    CHECK(inbox.take() == std::vector<json>{json::parse(R"({"type":"login","userId":0,"users":[1,2]})")});
+    CHECK(inbox.take() == std::vector<json>{json::parse(
+                              R"({"type":"login","userId":0,"users":[1,2],"profile":{},"profiles":{"1":{},"2":{}}})")});
     for (auto& u : users)
-        CHECK(take_one(u) == json::parse(R"({"type":"user-joined","userId":0})"));
+        CHECK(take_one(u) == json::parse(R"({"type":"user-joined","userId":0,"profile":{}})"));
     // A later remote user sees ID 0 first in its login.
     auto late = join(hub, "/room/lobby");
     CHECK(late.connection->take().at(0).at("users") == json::parse("[0,1,2]"));
-    CHECK(inbox.take() == std::vector<json>{json::parse(R"({"type":"user-joined","userId":3})")});
+    CHECK(inbox.take() == std::vector<json>{json::parse(R"({"type":"user-joined","userId":3,"profile":{}})")});
 }
 
 TEST_CASE("the local participant receives routed messages with from", "[local]") {

@@ -25,15 +25,35 @@ std::optional<Error> check_candidate(std::string_view text) {
 }  // namespace
 
 TEST_CASE("Login serialises as the wire shape and round-trips", "[messages]") {
-    Login login{7, {0, 3, 5}};
+    Login login;
+    login.user_id = 7;
+    login.users = {0, 3, 5};
+    login.profile = {{"name", "Ann"}};
+    login.profiles = {{0, json::object()}, {3, {{"name", "Bo"}}}, {5, json::object()}};
     json j = login;
-    CHECK(j == json::parse(R"({"type":"login","userId":7,"users":[0,3,5]})"));
+    CHECK(j == json::parse(R"({"type":"login","userId":7,"users":[0,3,5],"profile":{"name":"Ann"},
+                                "profiles":{"0":{},"3":{"name":"Bo"},"5":{}}})"));
     auto back = j.get<Login>();
     CHECK(back.user_id == 7);
     CHECK(back.users == std::vector<UserId>{0, 3, 5});
+    CHECK(back.profiles.at(3) == json{{"name", "Bo"}});
+    CHECK(back.ice_servers.is_null());
 
-    json empty = Login{1, {}};
+    Login first;
+    first.user_id = 1;
+    json empty = first;
     CHECK(empty.at("users") == json::array());
+    CHECK_FALSE(empty.contains("iceServers"));
+
+    // What a seed-era server sends still reads.
+    auto seed = json::parse(R"({"type":"login","userId":2,"users":[1]})").get<Login>();
+    CHECK(seed.users == std::vector<UserId>{1});
+    CHECK(seed.profile == json::object());
+    CHECK(seed.profiles.empty());
+
+    Login with_ice;
+    with_ice.ice_servers = json::parse(R"([{"urls":["stun:127.0.0.1:3478"]}])");
+    CHECK(json(with_ice).at("iceServers") == with_ice.ice_servers);
 }
 
 TEST_CASE("PeerConnect and PeerResponse carry to or from only when set", "[messages]") {
@@ -96,8 +116,10 @@ TEST_CASE("PeerCandidate round-trips an RTCIceCandidateInit and null", "[message
 }
 
 TEST_CASE("UserJoined and UserLeft serialise as presence messages", "[messages]") {
-    json joined = UserJoined{8};
-    CHECK(joined == json::parse(R"({"type":"user-joined","userId":8})"));
+    json joined = UserJoined{8, {{"name", "Cy"}}};
+    CHECK(joined == json::parse(R"({"type":"user-joined","userId":8,"profile":{"name":"Cy"}})"));
+    CHECK(joined.get<UserJoined>().profile == json{{"name", "Cy"}});
+    CHECK(json::parse(R"({"type":"user-joined","userId":8})").get<UserJoined>().profile == json::object());
     CHECK(joined.get<UserJoined>().user_id == 8);
     json left = UserLeft{3};
     CHECK(left == json::parse(R"({"type":"user-left","userId":3})"));
