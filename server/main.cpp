@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -20,6 +21,7 @@
 #include <switchboard/redis.hpp>
 #include <switchboard/switchboard.hpp>
 #include <switchboard/tokens.hpp>
+#include <switchboard/turn.hpp>
 
 #include "web.hpp"
 
@@ -83,6 +85,23 @@ Options:
   --token-room ROOM       the room an issued token grants: a name, "" for the
                           default room, "*" for any (default "*")
   --token-ttl SECONDS     how long an issued token is valid (default 3600)
+  --token-profile JSON    the public profile an issued token carries, a JSON
+                          object such as '{"name":"Ann"}' (default none)
+  --allow-client-names    let a client choose its display name with ?name=...;
+                          a token's profile name still wins (default: ignored)
+  --stun URL              a STUN server for browsers, given to them in `login`,
+                          e.g. stun:stun.example.org:3478; repeatable
+  --turn URL              a TURN server for browsers, e.g.
+                          turn:turn.example.org:3478?transport=udp; repeatable;
+                          needs --turn-secret-file, or --turn-user and
+                          --turn-password-file
+  --turn-secret-file FILE coturn's static-auth-secret (use-auth-secret), FILE's
+                          content without a trailing newline: each login gets
+                          its own credentials (TURN REST scheme)
+  --turn-ttl SECONDS      how long those credentials are valid (default 3600)
+  --turn-user NAME        fixed TURN credentials instead: the user name...
+  --turn-password-file FILE
+                          ...and the password, FILE's content
   --tls-cert FILE         PEM certificate chain; with --tls-key, serve https/wss only
   --tls-key FILE          PEM private key
   --log-level LEVEL       trace, debug, info, warn, error or off (default info)
@@ -107,6 +126,10 @@ struct Config {
     std::optional<std::string> issue_subject;
     std::string token_room = "*";
     unsigned long long token_ttl = 3600;
+    nlohmann::json token_profile;
+    std::vector<std::string> stun, turn;
+    std::optional<std::string> turn_secret, turn_user, turn_password;
+    unsigned long long turn_ttl = 3600;
 };
 
 /** A secret file's content without its trailing newline; nullopt when unreadable or empty. */
@@ -279,6 +302,32 @@ std::optional<int> parse(int argc, char** argv, Config& config) {
         } else if (name == "--token-ttl") {
             if (!need_value() || !parse_number(value, 10ull * 365 * 86400, config.token_ttl) || config.token_ttl == 0)
                 return fail("--token-ttl needs a number of seconds from 1 to 315360000");
+        } else if (name == "--token-profile") {
+            if (!need_value()) return fail("--token-profile needs a JSON object");
+            config.token_profile = nlohmann::json::parse(value, nullptr, false);
+            if (!config.token_profile.is_object())
+                return fail("--token-profile needs a JSON object such as '{\"name\":\"Ann\"}'");
+        } else if (name == "--allow-client-names") {
+            if (has_value) return fail("--allow-client-names takes no value");
+            config.hub.allow_client_names = true;
+        } else if (name == "--stun" || name == "--turn") {
+            const bool stun = name == "--stun";
+            const char* scheme = stun ? "stun:" : "turn:";
+            if (!need_value() || (value.rfind(scheme, 0) != 0 && (stun || value.rfind("turns:", 0) != 0)))
+                return fail(name + (stun ? " needs a URL such as stun:stun.example.org:3478"
+                                         : " needs a URL such as turn:turn.example.org:3478?transport=udp"));
+            (stun ? config.stun : config.turn).push_back(value);
+        } else if (name == "--turn-secret-file" || name == "--turn-password-file") {
+            if (!need_value()) return fail(name + " needs a file");
+            auto secret = read_secret(value);
+            if (!secret) return fail(name + " " + value + " cannot be read or is empty");
+            (name == "--turn-secret-file" ? config.turn_secret : config.turn_password) = std::move(secret);
+        } else if (name == "--turn-user") {
+            if (!need_value() || value.empty()) return fail("--turn-user needs a user name");
+            config.turn_user = value;
+        } else if (name == "--turn-ttl") {
+            if (!need_value() || !parse_number(value, 7ull * 86400, config.turn_ttl) || config.turn_ttl < 60)
+                return fail("--turn-ttl needs a number of seconds from 60 to 604800");
         } else if (name == "--tls-cert") {
             if (!need_value()) return fail("--tls-cert needs a file");
             config.server.tls_cert_file = value;
@@ -300,6 +349,26 @@ std::optional<int> parse(int argc, char** argv, Config& config) {
     if (!config.cluster && (config.node_lease || !config.node_name.empty()))
         return fail_early("--node-lease and --node-name need --redis");
     if (config.issue_subject && !config.token_secret) return fail_early("--issue-token needs --token-secret-file");
+    if (!config.token_profile.is_null() && !config.issue_subject)
+        return fail_early("--token-profile needs --issue-token");
+    const bool fixed_turn = config.turn_user || config.turn_password;
+    if (fixed_turn && !(config.turn_user && config.turn_password))
+        return fail_early("--turn-user and --turn-password-file go together");
+    if (fixed_turn && config.turn_secret)
+        return fail_early("--turn-secret-file and --turn-user/--turn-password-file exclude each other");
+    if (!config.turn.empty() && !fixed_turn && !config.turn_secret)
+        return fail_early("--turn needs --turn-secret-file, or --turn-user and --turn-password-file");
+    if (config.turn.empty() && (fixed_turn || config.turn_secret))
+        return fail_early("TURN credentials need a --turn URL");
+    if (config.turn_secret) {
+        config.hub.ice_servers = switchboard::turn::ice_servers(config.stun, config.turn, *config.turn_secret,
+                                                                std::chrono::seconds(config.turn_ttl));
+    } else if (!config.stun.empty() || !config.turn.empty()) {
+        std::vector<switchboard::IceServer> servers;
+        if (!config.stun.empty()) servers.push_back({config.stun, {}, {}});
+        if (!config.turn.empty()) servers.push_back({config.turn, *config.turn_user, *config.turn_password});
+        config.hub.ice_servers = [servers](std::uint64_t, const std::string&) { return servers; };
+    }
     if (config.cluster) {
         if (config.node_lease) config.cluster->node_lease = *config.node_lease;
         config.cluster->node_name = config.node_name;
@@ -373,6 +442,7 @@ int main(int argc, char** argv) {
         auto now =
             std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
         claims.expires = now.count() + static_cast<std::int64_t>(config.token_ttl);
+        claims.profile = config.token_profile;
         std::cout << switchboard::tokens::mint(claims, *config.token_secret) << std::endl;
         return 0;
     }

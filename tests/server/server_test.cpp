@@ -14,6 +14,8 @@
 using namespace switchboard::test;
 namespace fs = std::filesystem;
 
+using json = nlohmann::json;
+
 namespace {
 
 /** A running switchboard-server on a free port. */
@@ -80,10 +82,32 @@ TEST_CASE("help lists the flags; a bad flag fails with status 2", "[server]") {
     ChildProcess help({SWITCHBOARD_SERVER_EXE, "--help"});
     auto text = help.read_all();
     CHECK(help.wait() == 0);
-    for (auto flag :
-         {"--host", "--port", "--threads", "--web-root", "--allowed-origin", "--max-room-size", "--max-message-bytes",
-          "--tls-cert", "--tls-key", "--log-level", "--unknown-types", "--redis", "--node-lease", "--node-name",
-          "--token-secret-file", "--issue-token", "--token-room", "--token-ttl"})
+    for (auto flag : {"--host",
+                      "--port",
+                      "--threads",
+                      "--web-root",
+                      "--allowed-origin",
+                      "--max-room-size",
+                      "--max-message-bytes",
+                      "--tls-cert",
+                      "--tls-key",
+                      "--log-level",
+                      "--unknown-types",
+                      "--redis",
+                      "--node-lease",
+                      "--node-name",
+                      "--token-secret-file",
+                      "--issue-token",
+                      "--token-room",
+                      "--token-ttl",
+                      "--token-profile",
+                      "--allow-client-names",
+                      "--stun",
+                      "--turn",
+                      "--turn-secret-file",
+                      "--turn-ttl",
+                      "--turn-user",
+                      "--turn-password-file"})
         CHECK(text.find(flag) != std::string::npos);
 
     ChildProcess bad({SWITCHBOARD_SERVER_EXE, "--port", "seventy"}, "/dev/null");
@@ -412,5 +436,103 @@ TEST_CASE("access tokens: --token-secret-file requires one; --issue-token mints 
 
     ChildProcess no_secret({SWITCHBOARD_SERVER_EXE, "--issue-token", "alice"});
     CHECK(no_secret.wait() == 2);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("profiles: --token-profile, --allow-client-names; a bad name is refused with 400", "[server][profiles]") {
+    auto dir = temp_dir("profiles");
+    write_file(dir / "secret", "correct horse battery staple\n");
+    ChildProcess mint({SWITCHBOARD_SERVER_EXE, "--token-secret-file", (dir / "secret").string(), "--issue-token", "ann",
+                       "--token-profile", R"({"name":"Ann","role":"host"})"});
+    const auto token = mint.read_line().value_or("");
+    CHECK(mint.wait() == 0);
+
+    Server server({"--token-secret-file", (dir / "secret").string(), "--allow-client-names"});
+    WsClient ann;
+    REQUIRE(ann.connect(server.port, "/?name=Impostor&token=" + token) == 101);
+    auto login = *ann.receive();
+    CHECK(login["profile"] == json({{"name", "Ann"}, {"role", "host"}}));
+    // The token's name wins, so a bad name beside it does not matter.
+    WsClient ignored;
+    CHECK(ignored.connect(server.port, "/?name=%E2%80%AEevil&token=" + token) == 101);
+
+    Server open_server({"--allow-client-names"});
+    WsClient bad;
+    CHECK(bad.connect(open_server.port, "/?name=%E2%80%AEevil") == 400);
+    CHECK(bad.refusal_body().find("U+202E") != std::string::npos);
+    WsClient bo, cy;
+    REQUIRE(bo.connect(open_server.port, "/room/r?name=+Bo+") == 101);
+    auto bo_login = *bo.receive();
+    CHECK(bo_login["profile"] == json({{"name", "Bo"}}));
+    REQUIRE(cy.connect(open_server.port, "/room/r?name=Cy%20Young") == 101);
+    auto cy_login = *cy.receive();
+    CHECK(cy_login["profiles"] == json({{std::to_string(bo_login["userId"].get<std::uint64_t>()), {{"name", "Bo"}}}}));
+    auto joined = *bo.receive();
+    CHECK(joined ==
+          json({{"type", "user-joined"}, {"userId", cy_login["userId"]}, {"profile", {{"name", "Cy Young"}}}}));
+
+    ChildProcess stray({SWITCHBOARD_SERVER_EXE, "--token-profile", "{}"}, "/dev/null");
+    CHECK(stray.wait() == 2);
+    ChildProcess not_object({SWITCHBOARD_SERVER_EXE, "--token-secret-file", (dir / "secret").string(), "--issue-token",
+                             "ann", "--token-profile", "[1]"},
+                            "/dev/null");
+    CHECK(not_object.wait() == 2);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("ICE servers: --stun and --turn reach login; REST credentials are fresh per user", "[server][turn]") {
+    auto dir = temp_dir("turn");
+    write_file(dir / "turn-secret", "north\n");
+    write_file(dir / "turn-password", "hunter2\n");
+    {
+        Server server({"--stun", "stun:127.0.0.1:3478", "--turn", "turn:127.0.0.1:3478?transport=udp", "--turn",
+                       "turn:127.0.0.1:3478?transport=tcp", "--turn-secret-file", (dir / "turn-secret").string(),
+                       "--turn-ttl", "600"});
+        WsClient a;
+        REQUIRE(a.connect(server.port, "/") == 101);
+        auto login = *a.receive();
+        auto ice = login["iceServers"];
+        REQUIRE(ice.size() == 2);
+        CHECK(ice[0] == json({{"urls", {"stun:127.0.0.1:3478"}}}));
+        CHECK(ice[1]["urls"] == json({"turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp"}));
+        std::string user = ice[1]["username"];
+        auto colon = user.find(':');
+        REQUIRE(colon != std::string::npos);
+        CHECK(user.substr(colon + 1) == std::to_string(login["userId"].get<std::uint64_t>()));
+        auto now =
+            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+        auto expiry = std::stoll(user.substr(0, colon));
+        CHECK(expiry > now.count() + 590);
+        CHECK(expiry <= now.count() + 601);
+        CHECK(ice[1]["credential"].get<std::string>().size() == 28);  // base64 of 20 bytes
+    }
+    {
+        Server server({"--turn", "turns:127.0.0.1:5349", "--turn-user", "fixed", "--turn-password-file",
+                       (dir / "turn-password").string()});
+        WsClient a;
+        REQUIRE(a.connect(server.port, "/") == 101);
+        CHECK((*a.receive())["iceServers"] ==
+              json::parse(R"([{"urls":["turns:127.0.0.1:5349"],"username":"fixed","credential":"hunter2"}])"));
+    }
+    {
+        Server server;
+        WsClient a;
+        REQUIRE(a.connect(server.port, "/") == 101);
+        CHECK_FALSE((*a.receive()).contains("iceServers"));
+    }
+    for (std::vector<std::string> bad : {std::vector<std::string>{"--turn", "turn:127.0.0.1:3478"},
+                                         {"--stun", "http://127.0.0.1"},
+                                         {"--turn-secret-file", (dir / "turn-secret").string()},
+                                         {"--turn", "turn:x", "--turn-user", "u"},
+                                         {"--turn", "turn:x", "--turn-secret-file", (dir / "missing").string()},
+                                         {"--turn", "turn:x", "--turn-secret-file", (dir / "turn-secret").string(),
+                                          "--turn-user", "u", "--turn-password-file", (dir / "turn-password").string()},
+                                         {"--turn-ttl", "5"}}) {
+        std::vector<std::string> args{SWITCHBOARD_SERVER_EXE};
+        args.insert(args.end(), bad.begin(), bad.end());
+        ChildProcess p(args, "/dev/null");
+        INFO(bad[0]);
+        CHECK(p.wait() == 2);
+    }
     fs::remove_all(dir);
 }
