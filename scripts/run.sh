@@ -14,4 +14,4 @@ if command -v ccache >/dev/null; then
 fi
 cmake --preset release "${launcher[@]}" >/dev/null
 cmake --build --preset release -j "$(nproc)" --target switchboard-server
-exec build/release/server/switchboard-server "$@"
+exec build/release/server/switchboard-server --allow-client-names "$@"

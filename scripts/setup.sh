@@ -10,7 +10,7 @@ packages=(g++ cmake ninja-build ccache pkg-config
           clang libclang-rt-14-dev libhiredis-dev redis-server)
 missing=()
 if [[ "${1:-}" == "--e2e" ]]; then
-  packages+=(chromium firefox-esr python3-aiortc python3-websockets iproute2 util-linux)
+  packages+=(chromium firefox-esr python3-aiortc python3-websockets iproute2 util-linux coturn)
   # Node.js may come from elsewhere than Debian's packages (with npm built in):
   # any node >= 18 with npm will do.
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

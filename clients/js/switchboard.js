@@ -26,7 +26,18 @@
  *   gathering to complete and send the full description in `peer-connect` /
  *   `peer-response`, never sending `peer-candidate`. Either style accepts
  *   what the other sends.
- * - `iceServers` (RTCIceServer[], default `[]`): no STUN/TURN, as on a LAN.
+ * - `iceServers` (RTCIceServer[], default `null`): the STUN/TURN servers for
+ *   peer connections. `null` uses the ones the server's `login` offers
+ *   (`iceServers`, with TURN credentials made for this user), or none, as on
+ *   a LAN, when it offers none. An array, even empty, is used instead.
+ * - `rtcConfiguration` (RTCConfiguration, default `{}`): more settings for
+ *   every RTCPeerConnection, e.g. `{ iceTransportPolicy: 'relay' }` to allow
+ *   only TURN relays; its `iceServers` is replaced by the above.
+ * - `name` (string, default `null`): the display name to ask for, sent as the
+ *   `name` query parameter; the server uses it only if it allows client
+ *   names, and a name from a token wins (see `profile`).
+ * - `token` (string, default `null`): an access token, sent as the `token`
+ *   query parameter.
  * - `reconnect` (boolean, default `true`): after the server connection drops,
  *   connect again with exponential backoff and rejoin the mesh.
  * - `backoffMin`, `backoffMax` (ms, default 500 and 10000): reconnect delays.
@@ -43,7 +54,11 @@
  *   (logged in), `'reconnecting'` (dropped, waiting to try again), `'closed'`.
  * - `userId`: this client's ID in the room, or `null` before `login`. A new
  *   login after a reconnect gives a new ID.
- * - `peers`: array of `{ peerId, state }` for every other user of the room,
+ * - `profile`: this user's public profile as the server gave it (an object,
+ *   `{}` before `login` or when it has none); `profile.name` is the name the
+ *   others see.
+ * - `iceServers`: the RTCIceServer array peer connections use now.
+ * - `peers`: array of `{ peerId, state, profile }` for every other user of the room,
  *   ascending by ID. Peer states: `'waiting'` (in the room, its offer has not
  *   arrived yet), `'connecting'`, `'connected'` (channel ready both ways),
  *   `'failed'`.
@@ -56,6 +71,12 @@
  *   number of peers it was sent or queued to.
  * - `sendTo(peerId, data)`: the same for one peer; returns `false` if there
  *   is no such peer.
+ * - `profileOf(userId)`: the public profile of a user of the room (`{}` if
+ *   it has none or is unknown).
+ * - `nameOf(userId)`: its profile's `name` when that is a non-empty string,
+ *   else `null`.
+ * - `peerConnection(peerId)`: the RTCPeerConnection to a peer (for
+ *   `getStats()`, say), or `null`.
  * - `close()`: leave the room and close every peer connection for good.
  * - `on(type, listener)`: add a listener that receives the event's detail;
  *   returns a function that removes it. The object is also an `EventTarget`:
@@ -63,8 +84,9 @@
  *
  * **Events** (the listener of `on()` receives the detail object)
  * - `state` `{ state, previous }`: the server connection state changed.
- * - `login` `{ userId, users }`: logged in to the room.
- * - `user-joined` `{ userId }`, `user-left` `{ userId }`: the server's notices.
+ * - `login` `{ userId, users, profile, profiles }`: logged in to the room;
+ *   `profiles` maps each ID of `users` to its profile.
+ * - `user-joined` `{ userId, profile }`, `user-left` `{ userId }`: the server's notices.
  * - `peer` `{ peerId, state }`: a peer's state changed (see `peers`).
  * - `peer-connected` `{ peerId }`: its data channel is ready both ways.
  * - `peer-left` `{ peerId, reason }`: the peer is gone (`'left'`, `'failed'`,
@@ -89,9 +111,14 @@
 
 const ROOM_NAME = /^[A-Za-z0-9._~-]{1,64}$/;
 
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
 const DEFAULTS = Object.freeze({
   trickle: true,
-  iceServers: [],
+  iceServers: null,
+  rtcConfiguration: {},
+  name: null,
+  token: null,
   reconnect: true,
   backoffMin: 500,
   backoffMax: 10000,
@@ -154,6 +181,9 @@ export class Switchboard extends EventTarget {
     this.options = { ...DEFAULTS, ...options };
     this.state = 'idle';
     this.userId = null;
+    this.profile = {};
+    this.iceServers = Array.isArray(this.options.iceServers) ? this.options.iceServers : [];
+    this._profiles = new Map();     // id -> profile object, for the users of the room
     this._ws = null;
     this._peers = new Map();        // id -> Peer
     this._idle = new Map();         // id -> 'waiting' | 'failed': in the room, no Peer now
@@ -188,9 +218,24 @@ export class Switchboard extends EventTarget {
   }
 
   get peers() {
-    const list = [...this._peers.values()].map((p) => ({ peerId: p.id, state: p.state }));
-    for (const [id, state] of this._idle) list.push({ peerId: id, state });
+    const list = [...this._peers.values()].map((p) => ({ peerId: p.id, state: p.state, profile: this.profileOf(p.id) }));
+    for (const [id, state] of this._idle) list.push({ peerId: id, state, profile: this.profileOf(id) });
     return list.sort((a, b) => a.peerId - b.peerId);
+  }
+
+  profileOf(userId) {
+    if (userId === this.userId) return this.profile;
+    return this._profiles.get(userId) || {};
+  }
+
+  peerConnection(peerId) {
+    const peer = this._peers.get(peerId);
+    return peer ? peer.pc : null;
+  }
+
+  nameOf(userId) {
+    const name = this.profileOf(userId).name;
+    return typeof name === 'string' && name !== '' ? name : null;
   }
 
   send(data) {
@@ -231,7 +276,7 @@ export class Switchboard extends EventTarget {
     this._setState(this._attempts > 0 ? 'reconnecting' : 'connecting');
     let ws;
     try {
-      ws = new WebSocket(this.url);
+      ws = new WebSocket(this._connectUrl());
     } catch (err) {
       this._emit('error', { code: 'signalling-failed', message: String(err && err.message || err), source: 'client' });
       this._scheduleReconnect();
@@ -257,6 +302,16 @@ export class Switchboard extends EventTarget {
     };
     // onerror is always followed by onclose, which does the work.
     ws.onerror = () => {};
+  }
+
+  /** The room URL with this client's `name` and `token` in the query. */
+  _connectUrl() {
+    const { name, token } = this.options;
+    if (name == null && token == null) return this.url;
+    const url = new URL(this.url);
+    if (name != null && name !== '') url.searchParams.set('name', String(name));
+    if (token != null) url.searchParams.set('token', String(token));
+    return url.href;
   }
 
   _scheduleReconnect() {
@@ -291,8 +346,10 @@ export class Switchboard extends EventTarget {
         break;
       case 'user-joined':
         if (Number.isSafeInteger(msg.userId) && msg.userId !== this.userId && !this._peers.has(msg.userId)) {
+          const profile = isObject(msg.profile) ? msg.profile : {};
+          this._profiles.set(msg.userId, profile);
           this._idle.set(msg.userId, 'waiting');
-          this._emit('user-joined', { userId: msg.userId });
+          this._emit('user-joined', { userId: msg.userId, profile });
           this._emit('peer', { peerId: msg.userId, state: 'waiting' });
         }
         break;
@@ -305,6 +362,7 @@ export class Switchboard extends EventTarget {
             this._emit('peer-left', { peerId: msg.userId, reason: 'left' });
           }
           this._dropPeer(msg.userId, 'left');
+          this._profiles.delete(msg.userId);
         }
         break;
       case 'error':
@@ -333,8 +391,21 @@ export class Switchboard extends EventTarget {
     this._attempts = 0;
     this.userId = msg.userId;
     const users = Array.isArray(msg.users) ? msg.users.filter(Number.isSafeInteger) : [];
+    // A seed-era server sends neither profiles nor ICE servers.
+    this.profile = isObject(msg.profile) ? msg.profile : {};
+    const given = isObject(msg.profiles) ? msg.profiles : {};
+    this._profiles.clear();
+    const profiles = {};
+    for (const id of users) {
+      const profile = isObject(given[id]) ? given[id] : {};
+      this._profiles.set(id, profile);
+      profiles[id] = profile;
+    }
+    if (!Array.isArray(this.options.iceServers)) {
+      this.iceServers = Array.isArray(msg.iceServers) ? msg.iceServers.filter(isObject) : [];
+    }
     this._setState('online');
-    this._emit('login', { userId: msg.userId, users });
+    this._emit('login', { userId: msg.userId, users, profile: this.profile, profiles });
     // The newcomer initiates a connection to everybody already there.
     for (const id of users) {
       if (id !== this.userId) this._startPeer(id);
@@ -347,7 +418,7 @@ export class Switchboard extends EventTarget {
     this._dropPeer(id, null);
     this._idle.delete(id);
     const peer = new Peer(id, initiator);
-    peer.pc = new RTCPeerConnection({ iceServers: this.options.iceServers });
+    peer.pc = new RTCPeerConnection({ ...this.options.rtcConfiguration, iceServers: this.iceServers });
     this._peers.set(id, peer);
 
     peer.pc.onicecandidate = (event) => {

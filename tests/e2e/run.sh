@@ -38,6 +38,7 @@ if [ -z "${SB_E2E_IN_NETNS:-}" ]; then
   command -v ip >/dev/null || missing+=(iproute2)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v unshare >/dev/null || missing+=(util-linux)
+  [ -x /usr/bin/turnserver ] || missing+=(coturn)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "e2e: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
@@ -77,7 +78,7 @@ export SB_WEB_ROOT="$repo/examples/chat/web"
 export SB_ARTIFACTS="${SB_ARTIFACTS:-$here/artifacts}"
 mkdir -p "$SB_ARTIFACTS"
 
-"$server" --host 127.0.0.1 --port 0 --web-root "$SB_WEB_ROOT" --threads 2 --log-level warn \
+"$server" --host 127.0.0.1 --port 0 --web-root "$SB_WEB_ROOT" --threads 2 --log-level warn --allow-client-names \
   > "$work/server.out" 2> >(sed 's/^/[server] /' >&2) &
 server_pid=$!
 

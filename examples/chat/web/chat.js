@@ -2,7 +2,10 @@
 // channels; the server only introduces the peers.
 //
 // Page URL parameters: ?room=<name> joins /room/<name> (else the default
-// room), ?mode=seed uses non-trickle signalling as the seed chat did.
+// room), ?mode=seed uses non-trickle signalling as the seed chat did,
+// ?name=<name> joins under that name without asking (empty: without a name),
+// ?ice=relay allows only TURN relays (to try the server's TURN settings).
+// Without ?name= the page asks for a name, and remembers it.
 
 import { Switchboard, roomUrl } from './switchboard.js';
 
@@ -10,6 +13,8 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const room = params.get('room') || '';
 const seedMode = params.get('mode') === 'seed';
+const relayOnly = params.get('ice') === 'relay';
+const NAME_KEY = 'switchboard-chat-name';
 
 const STATUS_TEXT = {
   idle: 'starting',
@@ -30,14 +35,11 @@ $('mode').textContent = seedMode ? 'Signalling: full descriptions (seed mode)' :
 document.title = room ? `#${room} · Switchboard chat` : 'Switchboard chat';
 
 let sb;
-try {
-  sb = new Switchboard(roomUrl(room), { trickle: !seedMode });
-} catch (err) {
-  showBanner(err.message, 'error');
-  throw err;
+
+/** The name to show for a user: its profile's name, else "User <id>". */
+function displayName(id) {
+  return (sb && sb.nameOf(id)) || `User ${id}`;
 }
-// Exposed for debugging from the console and for the end-to-end tests.
-window.switchboard = sb;
 
 // ---- status and banner ----------------------------------------------------
 
@@ -58,73 +60,86 @@ function hideBanner() {
   delete $('banner').dataset.kind;
 }
 
-sb.on('state', ({ state, previous }) => {
-  const status = $('status');
-  status.dataset.state = state;
-  status.textContent = STATUS_TEXT[state] || state;
-  const online = state === 'online';
-  $('input').disabled = !online;
-  $('send').disabled = !online;
-  if (state === 'reconnecting') {
-    if (previous === 'online') notice('Lost the connection to the server.');
-    showBanner('Lost the connection to the server. Reconnecting…', 'reconnecting');
-    $('me').textContent = '…';
-    $('me').dataset.userId = '';
-  } else if (state === 'closed') {
-    showBanner('Disconnected from the server.', 'closed');
-  } else if (online && $('banner').dataset.kind !== 'error') {
-    hideBanner();
-  }
-  renderUsers();
-});
-
-sb.on('error', ({ code, message, source }) => {
-  console.warn(`switchboard ${source} error ${code}: ${message}`);
-  // A peer that fails is shown in the user list; the banner is for the rest.
-  if (code === 'peer-failed') return;
-  // A message to a user who left a moment ago is a harmless race.
-  if (code === 'unknown-recipient') return;
-  showBanner(`Server error (${code}): ${message}`, 'error');
-});
-
-// ---- people -----------------------------------------------------------------
-
-function renderUsers() {
-  const list = $('users');
-  const peers = sb.peers;
-  const items = peers.map(({ peerId, state }) => {
-    const li = document.createElement('li');
-    li.dataset.peerId = String(peerId);
-    li.dataset.state = state;
-    const dot = document.createElement('span');
-    dot.className = 'dot';
-    const name = document.createElement('span');
-    name.className = 'name';
-    name.textContent = `User ${peerId}`;
-    const label = document.createElement('span');
-    label.className = 'state';
-    label.textContent = PEER_TEXT[state] || state;
-    li.append(dot, name, label);
-    return li;
+function listen() {
+  sb.on('state', ({ state, previous }) => {
+    const status = $('status');
+    status.dataset.state = state;
+    status.textContent = STATUS_TEXT[state] || state;
+    const online = state === 'online';
+    $('input').disabled = !online;
+    $('send').disabled = !online;
+    if (state === 'reconnecting') {
+      if (previous === 'online') notice('Lost the connection to the server.');
+      showBanner('Lost the connection to the server. Reconnecting…', 'reconnecting');
+      $('me').textContent = '…';
+      $('me').dataset.userId = '';
+    } else if (state === 'closed') {
+      showBanner('Disconnected from the server.', 'closed');
+    } else if (online && $('banner').dataset.kind !== 'error') {
+      hideBanner();
+    }
+    renderUsers();
   });
-  list.replaceChildren(...items);
-  const connected = peers.filter((p) => p.state === 'connected').length;
-  $('count').textContent = String(connected);
-  $('alone').hidden = peers.length > 0 || sb.state !== 'online';
+
+  sb.on('error', ({ code, message, source }) => {
+    console.warn(`switchboard ${source} error ${code}: ${message}`);
+    // A peer that fails is shown in the user list; the banner is for the rest.
+    if (code === 'peer-failed') return;
+    // A message to a user who left a moment ago is a harmless race.
+    if (code === 'unknown-recipient') return;
+    showBanner(`Server error (${code}): ${message}`, 'error');
+  });
+
+  // ---- people -----------------------------------------------------------------
+
+  function renderUsers() {
+    const list = $('users');
+    const peers = sb.peers;
+    const items = peers.map(({ peerId, state }) => {
+      const li = document.createElement('li');
+      li.dataset.peerId = String(peerId);
+      li.dataset.state = state;
+      const dot = document.createElement('span');
+      dot.className = 'dot';
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = displayName(peerId);
+      name.title = `User ${peerId}`;
+      const label = document.createElement('span');
+      label.className = 'state';
+      label.textContent = PEER_TEXT[state] || state;
+      li.append(dot, name, label);
+      return li;
+    });
+    list.replaceChildren(...items);
+    const connected = peers.filter((p) => p.state === 'connected').length;
+    $('count').textContent = String(connected);
+    $('alone').hidden = peers.length > 0 || sb.state !== 'online';
 }
 
 sb.on('login', ({ userId }) => {
-  $('me').textContent = `User ${userId}`;
+  $('me').textContent = displayName(userId);
   $('me').dataset.userId = String(userId);
-  notice(`You joined as User ${userId}.`);
+  const asked = sb.options.name;
+  if (asked && sb.nameOf(userId) === null) {
+    notice(`You joined as User ${userId}: this server does not take names.`);
+  } else {
+    notice(`You joined as ${displayName(userId)}.`);
+  }
   renderUsers();
 });
+sb.on('user-joined', ({ userId }) => notice(`${displayName(userId)} joined.`));
 sb.on('peer', renderUsers);
-sb.on('peer-connected', ({ peerId }) => notice(`User ${peerId} is connected.`));
+sb.on('peer-connected', ({ peerId }) => notice(`${displayName(peerId)} is connected.`));
 sb.on('peer-left', ({ peerId, reason }) => {
-  if (reason === 'left') notice(`User ${peerId} left.`);
+  if (reason === 'left') notice(`${displayName(peerId)} left.`);
   renderUsers();
 });
+sb.on('message', ({ from, data }) => {
+  const text = typeof data === 'string' ? data : data && typeof data.text === 'string' ? data.text : null;
+  if (text !== null) line(from, text, false);
+});
+}
 
 // ---- conversation -------------------------------------------------------------
 
@@ -148,7 +163,8 @@ function line(from, text, self) {
   li.dataset.from = String(from);
   const author = document.createElement('span');
   author.className = 'author';
-  author.textContent = self ? `You (${from})` : `User ${from}`;
+  author.textContent = self ? `You (${displayName(from)})` : displayName(from);
+  author.title = `User ${from}`;
   const body = document.createElement('span');
   body.className = 'text';
   body.textContent = text;
@@ -160,20 +176,56 @@ function line(from, text, self) {
   appendToLog(li);
 }
 
-sb.on('message', ({ from, data }) => {
-  const text = typeof data === 'string' ? data : data && typeof data.text === 'string' ? data.text : null;
-  if (text !== null) line(from, text, false);
-});
-
 $('compose').addEventListener('submit', (event) => {
   event.preventDefault();
   const input = $('input');
   const text = input.value.trim();
-  if (!text || sb.state !== 'online') return;
+  if (!text || !sb || sb.state !== 'online') return;
   sb.send(text);
   line(sb.userId, text, true);
   input.value = '';
   input.focus();
 });
 
-sb.connect();
+// ---- joining ------------------------------------------------------------------
+
+function join(name) {
+  try {
+    sb = new Switchboard(roomUrl(room), {
+      trickle: !seedMode,
+      name: name || null,
+      rtcConfiguration: relayOnly ? { iceTransportPolicy: 'relay' } : {},
+    });
+  } catch (err) {
+    showBanner(err.message, 'error');
+    throw err;
+  }
+  // Exposed for debugging from the console and for the end-to-end tests.
+  window.switchboard = sb;
+  listen();
+  sb.connect();
+}
+
+function askName() {
+  const form = $('ask-name');
+  const input = $('name-input');
+  input.value = localStorage.getItem(NAME_KEY) || '';
+  form.hidden = false;
+  input.focus();
+  const done = (name) => {
+    form.hidden = true;
+    if (name) localStorage.setItem(NAME_KEY, name);
+    join(name);
+  };
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    done(input.value.trim());
+  }, { once: true });
+  $('no-name').addEventListener('click', () => done(''), { once: true });
+}
+
+if (params.has('name')) {
+  join(params.get('name').trim());
+} else {
+  askName();
+}

@@ -182,10 +182,17 @@ export async function newContext(browser, baseUrl, viewport = { width: 1280, hei
   return context;
 }
 
-export function chatUrl(baseUrl, { room, mode } = {}) {
+/**
+ * The chat page's URL. `name` is the name to join under; empty (the
+ * default) joins without one, and `null` leaves it out so that the page
+ * asks. `ice: 'relay'` allows only TURN relays.
+ */
+export function chatUrl(baseUrl, { room, mode, name = '', ice } = {}) {
   const url = new URL(baseUrl);
   if (room) url.searchParams.set('room', room);
   if (mode) url.searchParams.set('mode', mode);
+  if (name !== null) url.searchParams.set('name', name);
+  if (ice) url.searchParams.set('ice', ice);
   return url.href;
 }
 
