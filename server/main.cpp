@@ -67,6 +67,10 @@ Options:
                           X-Forwarded-For; repeatable (default: none)
   --idle-timeout SECONDS  drop a client silent this long; it is pinged after half
                           (default 60)
+  --resume-window SECONDS how long a user whose connection broke (no close frame)
+                          may come back with its resume token and keep its ID;
+                          the others hear nothing meanwhile (default 15; decimals
+                          allowed; 0: it leaves at once)
   --redis URL             join a cluster: redis://[[user]:password@]HOST[:PORT][/DB];
                           users of one room may then connect to any node
                           (default: none, this process alone)
@@ -274,6 +278,11 @@ std::optional<int> parse(int argc, char** argv, Config& config) {
             if (!need_value() || !parse_number(value, 86'400, number) || number == 0)
                 return fail("--idle-timeout needs a number of seconds from 1 to 86400");
             config.server.transport.idle_timeout = std::chrono::seconds(number);
+        } else if (name == "--resume-window") {
+            std::chrono::milliseconds window{};
+            if (!need_value() || !parse_seconds(value, 0, 3'600'000, window))
+                return fail("--resume-window needs a number of seconds from 0 (off) to 3600");
+            config.hub.resume_window = window;
         } else if (name == "--redis") {
             if (!need_value() || value.rfind("redis://", 0) != 0)
                 return fail("--redis needs a URL such as redis://127.0.0.1:6379");

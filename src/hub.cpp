@@ -1,9 +1,13 @@
 #include <switchboard/hub.hpp>
 
+#include <sys/random.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <limits>
 #include <stdexcept>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -22,6 +26,36 @@ std::string room_label(const std::string& room) {
     return room.empty() ? std::string("the default room") : "room '" + room + "'";
 }
 
+/** `bytes` random bytes from the kernel's CSPRNG, as lower-case hex. */
+std::string random_hex(std::size_t bytes) {
+    std::vector<unsigned char> raw(bytes);
+    std::size_t filled = 0;
+    while (filled < bytes) {
+        auto n = getrandom(raw.data() + filled, bytes - filled, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw std::system_error(errno, std::generic_category(), "getrandom");
+        }
+        filled += static_cast<std::size_t>(n);
+    }
+    static const char digits[] = "0123456789abcdef";
+    std::string out;
+    for (auto b : raw) {
+        out += digits[b >> 4];
+        out += digits[b & 15];
+    }
+    return out;
+}
+
+/** a == b, taking the same time wherever they differ (for secrets). */
+bool equal_in_constant_time(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
+
 Payload error_payload(std::string_view code, std::string_view message, std::optional<std::string_view> request_type,
                       std::optional<UserId> request_to) {
     // Ordered so that `type` comes first, as in every other message.
@@ -38,6 +72,15 @@ Payload error_payload(std::string_view code, std::string_view message, std::opti
 
 HubCore::HubCore(Options opts)
     : options(std::move(opts)), directory_(options.directory ? options.directory : make_local_directory()) {}
+
+HubCore::~HubCore() {
+    {
+        std::lock_guard lock(resume_mutex_);
+        stopping_ = true;
+    }
+    resume_changed_.notify_all();
+    if (resume_thread_.joinable()) resume_thread_.join();
+}
 
 void HubCore::add_type(std::string type, TypeEntry entry) {
     if (started.load()) throw std::logic_error("message types must be registered before the hub admits users");
@@ -111,9 +154,19 @@ Admission HubCore::admit(Handshake handshake) {
 }
 
 std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connection> connection,
-                                      std::string remote_address, Profile profile, std::optional<UserId> fixed_id) {
+                                      std::string remote_address, Profile profile, std::optional<UserId> fixed_id,
+                                      std::string_view resume_token) {
     started.store(true);
     if (!connection) throw std::invalid_argument("Hub::open needs a connection");
+    std::string resume_refusal;
+    if (!resume_token.empty()) {
+        if (options.resume_window.count() <= 0) {
+            resume_refusal = "this server does not resume sessions; you joined as a new user";
+        } else if (auto old = take_suspended(resume_token, room, resume_refusal)) {
+            if (auto member = resume(old, connection)) return member;
+            resume_refusal = "the session ended before it could be resumed; you joined as a new user";
+        }
+    }
     auto allocated = fixed_id ? fixed_id : directory_->allocate_id();
     if (fixed_id && directory_->contains(*fixed_id))
         throw std::logic_error(fmt::format("user ID {} is already taken", *fixed_id));
@@ -154,7 +207,10 @@ std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connecti
         return nullptr;
     }
 
-    member->welcome(login_message(id, member->profile, outcome.present, ice_servers_for(*member)));
+    const auto ice = ice_servers_for(*member);
+    const auto token = issue_resume_token(*member);
+    member->welcome(login_message(id, member->profile, outcome.present, {ice, token, false}));
+    if (!resume_refusal.empty()) reject(*member, errc::resume_failed, resume_refusal);
     connections_open_.fetch_add(1, std::memory_order_relaxed);
     connections_total_.fetch_add(1, std::memory_order_relaxed);
     log(LogLevel::info, "user {} joined {} from {}", id, room_label(member->room()),
@@ -164,8 +220,117 @@ std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connecti
     return member;
 }
 
-void HubCore::leave(Member& member) {
+std::string HubCore::issue_resume_token(Member& member) {
+    if (options.resume_window.count() <= 0 || member.remote_address.empty()) return {};
+    member.resume_secret = random_hex(16);
+    return fmt::format("{}.{}", member.id(), member.resume_secret);
+}
+
+std::shared_ptr<Member> HubCore::take_suspended(std::string_view token, const std::string& room, std::string& why) {
+    const std::string unknown = fmt::format(
+        "the resume token is unknown, was used already, or its {:g} s have passed; you joined as a new user",
+        std::chrono::duration<double>(options.resume_window).count());
+    auto dot = token.find('.');
+    UserId id = 0;
+    auto [end, ec] = std::from_chars(token.data(), token.data() + (dot == std::string_view::npos ? 0 : dot), id);
+    if (dot == std::string_view::npos || ec != std::errc() || end != token.data() + dot || token.size() - dot != 33) {
+        why = "the resume token is malformed; you joined as a new user";
+        return nullptr;
+    }
+    auto secret = token.substr(dot + 1);
+    std::lock_guard lock(resume_mutex_);
+    auto it = suspended_.find(id);
+    if (it == suspended_.end() || !equal_in_constant_time(secret, it->second.member->resume_secret)) {
+        why = unknown;
+        return nullptr;
+    }
+    if (it->second.member->room() != room) {
+        why =
+            fmt::format("the resume token is for {}; you joined as a new user", room_label(it->second.member->room()));
+        return nullptr;
+    }
+    if (it->second.deadline <= std::chrono::steady_clock::now()) {
+        why = unknown;
+        return nullptr;  // the timer thread gives it up
+    }
+    auto member = std::move(it->second.member);
+    suspended_.erase(it);
+    return member;
+}
+
+std::shared_ptr<Member> HubCore::resume(const std::shared_ptr<Member>& old, std::shared_ptr<Connection> connection) {
+    auto member = std::make_shared<Member>(old->id(), old->room(), std::move(connection), old->remote_address,
+                                           old->profile, options.limits.rate_burst);
+    if (!directory_->replace(old, member)) {
+        depart(*old);
+        return nullptr;
+    }
+    // Routed messages that still find the old one go on to the new one.
+    old->keep_successor = member;
+    auto present = directory_->members(member->room());
+    present.erase(std::remove_if(present.begin(), present.end(), [&](auto& u) { return u.id == member->id(); }),
+                  present.end());
+    const auto ice = ice_servers_for(*member);
+    const auto token = issue_resume_token(*member);
+    member->welcome(login_message(member->id(), member->profile, present, {ice, token, true}), old.get());
+    resumed_.fetch_add(1, std::memory_order_relaxed);
+    log(LogLevel::info, "user {} resumed in {}", member->id(), room_label(member->room()));
+    return member;
+}
+
+void HubCore::leave(Member& member, Departure how) {
     if (member.gone.exchange(true)) return;
+    if (how == Departure::lost && !member.resume_secret.empty() &&
+        member.suspend(options.limits.resume_max_messages, options.limits.resume_max_bytes)) {
+        {
+            std::lock_guard lock(resume_mutex_);
+            suspended_[member.id()] = {member.shared_from_this(),
+                                       std::chrono::steady_clock::now() + options.resume_window};
+            if (!resume_thread_.joinable()) resume_thread_ = std::thread([this] { run_resume_timer(); });
+        }
+        resume_changed_.notify_all();
+        log(LogLevel::info, "user {} lost its connection; it may resume within {} ms", member.id(),
+            options.resume_window.count());
+        return;
+    }
+    depart(member);
+}
+
+void HubCore::run_resume_timer() {
+    std::unique_lock lock(resume_mutex_);
+    while (!stopping_) {
+        const auto now = std::chrono::steady_clock::now();
+        // Kept messages can overflow at any time: look every 200 ms while anybody waits.
+        auto next = now + std::chrono::milliseconds(200);
+        std::vector<std::shared_ptr<Member>> given_up;
+        for (auto it = suspended_.begin(); it != suspended_.end();) {
+            if (it->second.deadline <= now || it->second.member->overflowed()) {
+                given_up.push_back(std::move(it->second.member));
+                it = suspended_.erase(it);
+            } else {
+                next = std::min(next, it->second.deadline);
+                ++it;
+            }
+        }
+        if (!given_up.empty()) {
+            lock.unlock();
+            for (auto& m : given_up) {
+                log(LogLevel::info, "user {} did not resume{}", m->id(),
+                    m->overflowed() ? ": more was routed to it than it may keep" : " in time");
+                depart(*m);
+            }
+            given_up.clear();
+            lock.lock();
+            continue;
+        }
+        if (suspended_.empty())
+            resume_changed_.wait(lock);
+        else
+            resume_changed_.wait_until(lock, next);
+    }
+}
+
+void HubCore::depart(Member& member) {
     directory_->leave(member);
     connections_open_.fetch_sub(1, std::memory_order_relaxed);
     directory_->announce(member, Presence::left);
@@ -334,6 +499,11 @@ Counters HubCore::counters() const {
     c.messages_routed = routed_.load();
     c.messages_handled = handled_.load();
     c.bytes_routed = bytes_routed_.load();
+    c.sessions_resumed = resumed_.load();
+    {
+        std::lock_guard lock(resume_mutex_);
+        c.sessions_suspended = suspended_.size();
+    }
     std::lock_guard lock(error_counts_mutex_);
     c.errors.insert(error_counts_.begin(), error_counts_.end());
     c.transport_closes.insert(close_counts_.begin(), close_counts_.end());
@@ -436,15 +606,15 @@ std::shared_ptr<Session> Hub::open(Admission admission, std::shared_ptr<Connecti
     auto remote = admission.client_address_;
     auto profile = std::make_shared<const std::string>(std::move(admission.profile_));
     return core_->open(std::move(admission.room_), std::move(connection), std::move(remote), std::move(profile),
-                       std::nullopt);
+                       std::nullopt, admission.handshake_.query_param("resume"));
 }
 
 void Hub::receive(Session& session, std::string_view text) {
     core_->receive(static_cast<detail::Member&>(session), text);
 }
 
-void Hub::leave(Session& session) {
-    core_->leave(static_cast<detail::Member&>(session));
+void Hub::leave(Session& session, Departure how) {
+    core_->leave(static_cast<detail::Member&>(session), how);
 }
 
 std::shared_ptr<LocalParticipant> Hub::join_local(std::string room, LocalHandler handler, LocalId which,

@@ -119,6 +119,34 @@ public:
             m->deliver(message);
     }
 
+    bool replace(const std::shared_ptr<Member>& old, const std::shared_ptr<Member>& now) override {
+        std::unique_lock lock(mutex_);
+        auto user = users_.find(old->id());
+        if (user == users_.end() || user->second != old) return false;
+        auto room = rooms_.find(old->room());
+        if (room == rooms_.end()) return false;
+        auto& members = room->second.members;
+        if (old->room_slot >= members.size() || members[old->room_slot] != old) return false;
+        now->join_seq = old->join_seq;
+        now->room_slot = old->room_slot;
+        members[old->room_slot] = now;
+        user->second = now;
+        return true;
+    }
+
+    std::vector<PresentUser> members(const std::string& room) const override {
+        std::vector<PresentUser> out;
+        std::shared_lock lock(mutex_);
+        auto it = rooms_.find(room);
+        if (it == rooms_.end()) return out;
+        out.reserve(it->second.members.size());
+        for (auto& m : it->second.members)
+            out.push_back({m->id(), m->profile});
+        lock.unlock();
+        std::sort(out.begin(), out.end(), [](auto& x, auto& y) { return x.id < y.id; });
+        return out;
+    }
+
     std::size_t room_count() const override {
         std::shared_lock lock(mutex_);
         return rooms_.size();

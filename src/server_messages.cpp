@@ -15,9 +15,9 @@ Payload presence_message(Presence what, UserId id, const Profile& profile) {
 }
 
 Payload login_message(UserId id, const Profile& profile, const std::vector<PresentUser>& present,
-                      std::string_view ice_servers) {
+                      const LoginExtras& extras) {
     std::string out;
-    std::size_t size = 96 + ice_servers.size();
+    std::size_t size = 128 + extras.ice_servers.size() + extras.resume_token.size();
     for (auto& user : present)
         size += 24 + user.profile->size();
     out.reserve(size);
@@ -28,10 +28,16 @@ Payload login_message(UserId id, const Profile& profile, const std::vector<Prese
     for (std::size_t i = 0; i < present.size(); ++i)
         fmt::format_to(std::back_inserter(out), R"({}"{}":{})", i ? "," : "", present[i].id, *present[i].profile);
     out += '}';
-    if (!ice_servers.empty()) {
+    if (!extras.ice_servers.empty()) {
         out += R"(,"iceServers":)";
-        out += ice_servers;
+        out += extras.ice_servers;
     }
+    if (!extras.resume_token.empty()) {
+        out += R"(,"resume":")";
+        out += extras.resume_token;  // digits, '.', hex: nothing to escape
+        out += '"';
+    }
+    if (extras.resumed) out += R"(,"resumed":true)";
     out += '}';
     return std::make_shared<const std::string>(std::move(out));
 }

@@ -35,6 +35,8 @@ inline constexpr std::string_view cluster_unavailable =
     "cluster-unavailable";                                  ///< a cluster node cannot reach Redis at join time
 inline constexpr std::string_view forbidden = "forbidden";  ///< a server-only type sent by a client
 inline constexpr std::string_view internal_error = "internal-error";  ///< a host handler threw
+inline constexpr std::string_view resume_failed =
+    "resume-failed";  ///< a `resume` token that was unknown, used, expired or for another room: joined afresh
 }  // namespace errc
 
 /** WebSocket close codes used by the hub and the bundled adapters (RFC 6455 section 7.4). */

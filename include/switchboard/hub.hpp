@@ -120,6 +120,18 @@ private:
     std::string room_;
 };
 
+/** How a session's socket ended (Hub::leave). */
+enum class Departure {
+    /** A close handshake, a protocol violation, or the server closed it: the user leaves now. */
+    closed,
+    /**
+     * The connection broke: reset, end of stream without a close frame,
+     * keep-alive timeout. The user may resume within Options::resume_window
+     * (with resume off, it leaves now).
+     */
+    lost,
+};
+
 /** Passed to join/leave observers. */
 struct UserEvent {
     UserId id;
@@ -140,6 +152,8 @@ struct Counters {
     std::uint64_t bytes_routed = 0;
     std::map<std::string, std::uint64_t> errors;            ///< error replies sent, by code
     std::map<std::string, std::uint64_t> transport_closes;  ///< closes by an adapter, by reason (count_transport_close)
+    std::uint64_t sessions_suspended = 0;  ///< users whose socket was lost, waiting to resume (counted as open)
+    std::uint64_t sessions_resumed = 0;    ///< resumes that kept their user ID
 };
 
 /**
@@ -251,7 +265,11 @@ public:
     void on_authorize(std::function<Verdict(const Handshake&)> hook);
     /** Observe users joining (after their `login` was queued). */
     void on_join(std::function<void(const UserEvent&)> hook);
-    /** Observe users leaving (after the others were told). */
+    /**
+     * Observe users leaving (after the others were told). A user whose
+     * socket was lost leaves when its resume window ends, on the hub's own
+     * timer thread; one that resumes never leaves.
+     */
     void on_leave(std::function<void(const UserEvent&)> hook);
 
     // ---- The adapter side ----
@@ -279,8 +297,11 @@ public:
     /** Handle one text message from the session's client. */
     void receive(Session& session, std::string_view text);
 
-    /** The session's socket is gone. Idempotent. */
-    void leave(Session& session);
+    /**
+     * The session's socket is gone: say how (an adapter that cannot tell
+     * passes `closed`, and its users never resume). Idempotent.
+     */
+    void leave(Session& session, Departure how = Departure::closed);
 
     /** Which ID a local participant takes. */
     enum class LocalId {

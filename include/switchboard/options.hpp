@@ -4,6 +4,7 @@
 // them for a trusted LAN. All are enforced by the hub for every adapter.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -55,6 +56,15 @@ struct Limits {
     std::size_t max_profile_bytes = 1024;
     /** A display name a client proposes (Options::allow_client_names), in code points after trimming. */
     std::size_t max_name_length = 64;
+
+    /**
+     * What a user whose socket was lost keeps of the messages routed to it
+     * until it resumes (Options::resume_window). One more, and it is given
+     * up: it leaves (the others get `user-left`) and the sender gets
+     * `recipient-busy`.
+     */
+    std::size_t resume_max_messages = 256;
+    std::size_t resume_max_bytes = 1024 * 1024;
 };
 
 /** What the hub does with a message whose `type` nobody registered. */
@@ -125,6 +135,15 @@ struct Options {
     bool allow_client_names = false;
     /** ICE servers for each `login`. Empty (default): `login` has no `iceServers`, as on a LAN. */
     IceServersHook ice_servers;
+    /**
+     * How long a user whose socket was lost (Departure::lost: no close
+     * handshake) stays in its room, invisible to the others, waiting to
+     * resume with the token of its last `login`. Within it, a handshake with
+     * `?resume=<token>` gets the same user ID back, the messages routed to it
+     * meanwhile in order, and nobody hears of the blip. 0 turns resume off:
+     * a lost socket leaves at once.
+     */
+    std::chrono::milliseconds resume_window{15000};
     /**
      * Where the hub keeps its users and rooms. Empty (default): in this
      * process. To share them with other processes, pass

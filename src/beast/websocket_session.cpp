@@ -510,6 +510,8 @@ private:
     /** The socket failed or the client hung up. */
     void gone(bb::error_code ec) {
         if (ec != net::error::operation_aborted) state_->log(LogLevel::debug, "{} gone: {}", label(), ec.message());
+        // No close frame came and we did not hang up ourselves: the user may resume.
+        if (ec != net::error::operation_aborted && !is_closing()) departure_ = Departure::lost;
         teardown();
     }
 
@@ -543,6 +545,7 @@ private:
                 stop_sending();
                 stream_.write_control(0x8, close_payload(close_code::policy_violation, "keep-alive timeout"));
             }
+            departure_ = Departure::lost;
             finish_close();
             return;
         }
@@ -581,6 +584,7 @@ private:
 
     void on_written(bb::error_code ec) override {
         if (ec) {
+            if (ec != net::error::operation_aborted && !is_closing()) departure_ = Departure::lost;
             teardown();
             return;
         }
@@ -663,7 +667,7 @@ private:
      */
     void leave_hub() {
         keepalive_.cancel();
-        if (auto session = std::move(session_)) state_->hub.leave(*session);
+        if (auto session = std::move(session_)) state_->hub.leave(*session, departure_);
     }
 
     /** No more messages are accepted, and the queued ones are dropped. */
@@ -718,6 +722,8 @@ private:
     bool counted_ = false;
     bool accepted_ = false;  // the 101 (or a failure) is done: writes may start
     bool torn_down_ = false;
+    /** How the user leaves the hub: `lost` once the connection broke without a close handshake. */
+    Departure departure_ = Departure::closed;
     bool got_data_ = false;   // since the last keep-alive look
     bool ping_sent_ = false;  // at the last keep-alive look
 

@@ -42,9 +42,16 @@ enum class Presence { joined, left };
 /** `{"type":"user-joined","userId":N,"profile":{...}}`, or `{"type":"user-left","userId":N}`. */
 Payload presence_message(Presence what, UserId id, const Profile& profile);
 
-/** `login` for `id` with `profile` in a room of `present`, and the ICE servers (a JSON array, or "" for none). */
+/** What `login` tells a user besides the room. */
+struct LoginExtras {
+    std::string_view ice_servers;   ///< a JSON array, or "" for none
+    std::string_view resume_token;  ///< "" when resume is off
+    bool resumed = false;
+};
+
+/** `login` for `id` with `profile` in a room of `present` (the others, ascending). */
 Payload login_message(UserId id, const Profile& profile, const std::vector<PresentUser>& present,
-                      std::string_view ice_servers);
+                      const LoginExtras& extras);
 
 enum class Delivery {
     delivered,
@@ -87,6 +94,16 @@ public:
      * hears of a newcomer only if the newcomer was not in its own `login`.
      */
     virtual void announce(const Member& member, Presence what) = 0;
+
+    /**
+     * Put `now` (the same user ID, room and profile, a new connection) in
+     * `old`'s place, as if it had been there all along: nobody is told.
+     * False if `old` is no longer joined here.
+     */
+    virtual bool replace(const std::shared_ptr<Member>& old, const std::shared_ptr<Member>& now) = 0;
+
+    /** Everybody in `room` (on every node), by ascending ID. */
+    virtual std::vector<PresentUser> members(const std::string& room) const = 0;
 
     /** Rooms with a user of this process. */
     virtual std::size_t room_count() const = 0;

@@ -2,8 +2,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -18,6 +21,7 @@ namespace switchboard::detail {
 class HubCore {
 public:
     explicit HubCore(Options options);
+    ~HubCore();
 
     struct TypeEntry {
         Validator validate;  // routable when handler is empty
@@ -27,10 +31,11 @@ public:
     void add_type(std::string type, TypeEntry entry);
 
     Admission admit(Handshake handshake);
+    /** `resume_token`: the `resume` query parameter ("" for none). */
     std::shared_ptr<Member> open(std::string room, std::shared_ptr<Connection> connection, std::string remote_address,
-                                 Profile profile, std::optional<UserId> fixed_id);
+                                 Profile profile, std::optional<UserId> fixed_id, std::string_view resume_token = {});
     void receive(Member& sender, std::string_view text);
-    void leave(Member& member);
+    void leave(Member& member, Departure how = Departure::closed);
 
     /** Send an `error` to `to` and count it. */
     void reject(Member& to, std::string_view code, std::string_view message,
@@ -55,6 +60,17 @@ public:
 private:
     void call_hook(const std::function<void(const UserEvent&)>& hook, const char* name, const UserEvent& e);
     void route(Member& sender, const MessageView& view, std::string_view type);
+
+    /** After `gone` is set: out of the directory, the others told, the hook called. */
+    void depart(Member& member);
+    /** The suspended user `token` names in `room`, taken out of waiting; or nullptr with `why` set. */
+    std::shared_ptr<Member> take_suspended(std::string_view token, const std::string& room, std::string& why);
+    /** `old`'s user, back on `connection`; nullptr if it can no longer be (it left meanwhile). */
+    std::shared_ptr<Member> resume(const std::shared_ptr<Member>& old, std::shared_ptr<Connection> connection);
+    /** A fresh single-use resume token for `id`, remembered on the member. */
+    std::string issue_resume_token(Member& member);
+    /** The resume timer thread: gives up suspended users whose window ended or whose kept messages overflowed. */
+    void run_resume_timer();
     /** The `iceServers` array for `member`'s login as JSON text, or "" for none (Options::ice_servers). */
     std::string ice_servers_for(const Member& member);
 
@@ -63,6 +79,18 @@ private:
 
     std::atomic<std::uint64_t> connections_open_{0}, connections_total_{0}, connections_refused_{0};
     std::atomic<std::uint64_t> received_{0}, routed_{0}, handled_{0}, bytes_routed_{0};
+    std::atomic<std::uint64_t> resumed_{0};
+
+    struct Suspended {
+        std::shared_ptr<Member> member;
+        std::chrono::steady_clock::time_point deadline;
+    };
+    mutable std::mutex resume_mutex_;
+    std::condition_variable resume_changed_;
+    std::unordered_map<UserId, Suspended> suspended_;
+    std::thread resume_thread_;
+    bool stopping_ = false;
+
     mutable std::mutex error_counts_mutex_;
     std::map<std::string, std::uint64_t, std::less<>> error_counts_;
     std::map<std::string, std::uint64_t, std::less<>> close_counts_;

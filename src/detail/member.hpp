@@ -19,7 +19,7 @@ using Payload = std::shared_ptr<const std::string>;
 /** A user's public profile: a JSON object as compact text, shared by every message that carries it. */
 using Profile = std::shared_ptr<const std::string>;
 
-class Member final : public Session {
+class Member final : public Session, public std::enable_shared_from_this<Member> {
 public:
     Member(UserId id, std::string room, std::shared_ptr<Connection> connection, std::string remote_address,
            Profile profile, double burst)
@@ -40,17 +40,30 @@ public:
     std::size_t room_slot = 0;
     /** Set once by Hub::leave (or a refused open); later calls do nothing. */
     std::atomic<bool> gone{false};
+    /** The secret half of the resume token of this user's last `login` (hex); set before it is sent. */
+    std::string resume_secret;
 
     /**
-     * Queue a message for this user. Until `welcome` has sent `login`,
-     * messages wait here, so a client never sees anything before its login.
+     * Queue a message from the server (presence, errors, replies). Until
+     * `welcome` has sent `login`, messages wait here, so a client never sees
+     * anything before its login. While suspended (its socket was lost and it
+     * may resume) they are dropped: the `login` of a resume tells the
+     * current state of the room.
      */
     void deliver(Payload message) {
-        if (!welcomed_.load(std::memory_order_acquire)) {
+        if (state_.load(std::memory_order_acquire) != State::open) {
             std::unique_lock lock(mutex_);
-            if (!welcomed_.load(std::memory_order_relaxed)) {
-                pending_.push_back(std::move(message));
-                return;
+            switch (state_.load(std::memory_order_relaxed)) {
+                case State::welcoming:
+                    pending_.push_back(std::move(message));
+                    return;
+                case State::suspended:
+                    return;
+                case State::moved:
+                    lock.unlock();
+                    return successor_->deliver(std::move(message));
+                case State::open:
+                    break;
             }
         }
         connection->send(std::move(message));
@@ -59,28 +72,53 @@ public:
     /**
      * Queue a message routed from another user, unless the connection
      * refuses it (Connection::offer): false then. Before `login` it waits
-     * like any other message.
+     * like any other message; while suspended it is kept for the resume, up
+     * to the resume bounds (false past them, and the user is given up: see
+     * `overflowed`).
      */
     bool offer(Payload message) {
-        if (!welcomed_.load(std::memory_order_acquire)) {
+        if (state_.load(std::memory_order_acquire) != State::open) {
             std::unique_lock lock(mutex_);
-            if (!welcomed_.load(std::memory_order_relaxed)) {
-                pending_.push_back(std::move(message));
-                return true;
+            switch (state_.load(std::memory_order_relaxed)) {
+                case State::welcoming:
+                    pending_.push_back(std::move(message));
+                    return true;
+                case State::suspended:
+                    if (overflowed_ || pending_.size() >= max_kept_ ||
+                        kept_bytes_ + message->size() > max_kept_bytes_) {
+                        overflowed_ = true;
+                        return false;
+                    }
+                    kept_bytes_ += message->size();
+                    pending_.push_back(std::move(message));
+                    return true;
+                case State::moved:
+                    lock.unlock();
+                    return successor_->offer(std::move(message));
+                case State::open:
+                    break;
             }
         }
         return connection->offer(std::move(message));
     }
 
-    /** Send `login`, then whatever arrived for this user meanwhile, in order. */
-    void welcome(Payload login) {
+    /**
+     * Send `login`, then what `predecessor` kept while suspended (a resumed
+     * user's earlier self, handed over here), then whatever arrived for this
+     * user meanwhile, in order.
+     */
+    void welcome(Payload login, Member* predecessor = nullptr) {
         connection->send(std::move(login));
+        if (predecessor) {
+            for (auto& m : predecessor->hand_over(this))
+                connection->send(std::move(m));
+        }
         for (;;) {
             std::vector<Payload> batch;
             {
                 std::unique_lock lock(mutex_);
                 if (pending_.empty()) {
-                    welcomed_.store(true, std::memory_order_release);
+                    state_.store(State::open, std::memory_order_release);
                     return;
                 }
                 batch.swap(pending_);
@@ -88,6 +126,39 @@ public:
             for (auto& m : batch)
                 connection->send(std::move(m));
         }
+    }
+
+    /**
+     * The socket is lost but the user may resume: from now on routed
+     * messages are kept (at most `max_messages` and `max_bytes`), others
+     * dropped. False if it was not open (still being welcomed, or already
+     * suspended).
+     */
+    bool suspend(std::size_t max_messages, std::size_t max_bytes) {
+        std::unique_lock lock(mutex_);
+        if (state_.load(std::memory_order_relaxed) != State::open) return false;
+        max_kept_ = max_messages;
+        max_kept_bytes_ = max_bytes;
+        kept_bytes_ = 0;
+        overflowed_ = false;
+        state_.store(State::suspended, std::memory_order_release);
+        return true;
+    }
+
+    /** While suspended: more was routed to it than the resume bounds keep. */
+    bool overflowed() {
+        std::unique_lock lock(mutex_);
+        return overflowed_;
+    }
+
+    /** A suspended user's kept messages, once: from now on everything goes to `successor`. */
+    std::vector<Payload> hand_over(Member* successor) {
+        std::unique_lock lock(mutex_);
+        successor_ = successor;
+        state_.store(State::moved, std::memory_order_release);
+        std::vector<Payload> kept;
+        kept.swap(pending_);
+        return kept;
     }
 
     /** Token bucket: true if one more message fits in the rate. */
@@ -103,11 +174,18 @@ public:
         return true;
     }
 
+    /** A resumed user's earlier self keeps its successor alive (messages may still come to it). */
+    std::shared_ptr<Member> keep_successor;
+
 private:
-    std::atomic<bool> welcomed_{false};
-    /** One lock for both: pending_ is only used before `login`, so the two never contend for long. */
+    enum class State { welcoming, open, suspended, moved };
+    std::atomic<State> state_{State::welcoming};
+    /** One lock for both: pending_ is used only before `login` or while suspended, the bucket only while open. */
     std::mutex mutex_;
     std::vector<Payload> pending_;
+    std::size_t max_kept_ = 0, max_kept_bytes_ = 0, kept_bytes_ = 0;
+    bool overflowed_ = false;
+    Member* successor_ = nullptr;
     double tokens_;
     std::chrono::steady_clock::time_point last_refill_;
 };

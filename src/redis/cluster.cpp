@@ -229,6 +229,41 @@ public:
         // node's users, this one's included: one order for all.
     }
 
+    bool replace(const std::shared_ptr<Member>& old, const std::shared_ptr<Member>& now) override {
+        std::lock_guard lock(mutex_);
+        auto user = local_.find(old->id());
+        if (user == local_.end() || user->second != old) return false;
+        auto room = rooms_.find(old->room());
+        if (room == rooms_.end()) return false;
+        now->join_seq = old->join_seq;
+        user->second = now;
+        room->second.local[old->id()] = now;
+        return true;
+    }
+
+    std::vector<switchboard::detail::PresentUser> members(const std::string& room) const override {
+        std::vector<switchboard::detail::PresentUser> out;
+        bool known = false;
+        {
+            std::lock_guard lock(mutex_);
+            auto it = rooms_.find(room);
+            if (it != rooms_.end() && it->second.initialized && !it->second.resyncing) {
+                known = true;
+                for (auto& [id, user] : it->second.members)
+                    out.push_back({id, user.profile});
+            }
+        }
+        if (!known) {
+            // Nobody here is in it: ask Redis.
+            auto reply = const_cast<Impl*>(this)->await_eval(detail::scripts::snapshot, {room});
+            if (reply && reply->is_array() && !reply->elements.empty())
+                for (auto& [id, user] : read_members(*reply, 1))
+                    out.push_back({id, user.profile});
+        }
+        std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.id < b.id; });
+        return out;
+    }
+
     std::size_t room_count() const override {
         std::lock_guard lock(mutex_);
         std::size_t n = 0;

@@ -233,6 +233,10 @@ void Client::close() {
     });
 }
 
+void Client::abort() {
+    asio::post(impl_->loop.io, [impl = impl_] { impl->abort(); });
+}
+
 Loop::Loop() : impl(std::make_unique<Impl>()) {
     impl->thread = std::thread([i = impl.get()] {
         i->io.run();

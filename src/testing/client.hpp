@@ -63,6 +63,8 @@ public:
     std::optional<Event> next(std::chrono::milliseconds timeout);
     /** Start the closing handshake (1000) once the queued frames are written. */
     void close();
+    /** Drop the TCP connection now, without a closing handshake (a network failure, as the server sees it). */
+    void abort();
 
     struct Impl;
 

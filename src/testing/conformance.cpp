@@ -801,13 +801,15 @@ void dead_peer(const Target& t, const KitOptions& k) {
     TransportSettings settings;
     settings.idle_timeout = 1000ms;
     settings.handshake_timeout = 1000ms;
-    Run run(t, k, quiet_hub(), settings);
+    auto options = quiet_hub();
+    options.resume_window = 500ms;  // a dead peer is a lost connection: it leaves once the window ends
+    Run run(t, k, options, settings);
     ConnectOptions deaf;
     deaf.keep_reading = false;  // reads its login, then answers nothing, not even pings
     auto dead = run.connect("a client that stopped answering", "/", deaf);
     auto alive = run.connect("a quiet but live client");
     auto begin = Clock::now();
-    auto limit = k.timeout + 2 * settings.idle_timeout + 2 * settings.handshake_timeout;
+    auto limit = k.timeout + 2 * settings.idle_timeout + 2 * settings.handshake_timeout + options.resume_window;
     run.expect_presence(alive, "user-left", dead.id,
                         "with idle_timeout 1000 ms, a client that answers no pings must be dropped", limit);
     auto took = std::chrono::duration_cast<ms>(Clock::now() - begin);
@@ -819,6 +821,37 @@ void dead_peer(const Target& t, const KitOptions& k) {
         fail("a client that answers pings must survive idle periods: expected the room to hold only user {}, got {}",
              alive.id, other.login.dump());
     run.roundtrip(other, alive, "the quiet live client still receives");
+}
+
+void lost_connection(const Target& t, const KitOptions& k) {
+    auto options = quiet_hub();
+    options.resume_window = 1000ms;
+    Run run(t, k, options, {});
+    auto a = run.connect("alice");
+    auto b = run.connect("bob");
+    run.expect_presence(a, "user-joined", b.id, "bob joined alice's room");
+    if (!b.login.contains("resume") || !b.login["resume"].is_string())
+        fail("bob's login should carry a resume token (resume is on): {}", b.login.dump());
+    const auto token = b.login["resume"].get<std::string>();
+    b.client->abort();
+    // The adapter must report the broken connection as Departure::lost.
+    run.expect_nothing(a, 300ms,
+                       "bob's connection broke without a close frame: within the resume window alice must hear "
+                       "nothing (does the adapter pass Departure::lost to Hub::leave?)");
+    run.send(a, offer(b.id));
+    run.expect_nothing(a, 100ms, "a message to bob while he is away is kept for him, not refused");
+    auto back = run.connect("bob, resuming", "/?resume=" + token);
+    if (back.id != b.id || back.login.value("resumed", false) != true)
+        fail("bob's resume should keep user ID {} and say \"resumed\":true; got {}", b.id, back.login.dump());
+    auto kept = run.expect(back, "peer-connect", "what alice sent while bob was away");
+    if (kept.value("from", UserId(0)) != a.id) fail("the kept message should come from alice: {}", kept.dump());
+    run.roundtrip(a, back, "alice reaches bob after his resume");
+    // Past the window, a broken connection leaves like any other.
+    auto c = run.connect("carol");
+    run.expect_presence(a, "user-joined", c.id, "carol joined");
+    c.client->abort();
+    run.expect_presence(a, "user-left", c.id, "carol's connection broke and she did not resume within 1 s",
+                        k.timeout + options.resume_window);
 }
 
 void concurrent_connects(const Target& t, const KitOptions& k) {
@@ -884,6 +917,9 @@ const std::vector<Clause>& clauses() {
          close_while_blocked},
         {"bad-upgrades", "a malformed Sec-WebSocket-Key or a missing Host gets HTTP 400", bad_upgrades},
         {"dead-peer", "a client that answers no pings is dropped; quiet live clients stay", dead_peer},
+        {"lost-connection",
+         "a connection dropped without a close frame may resume (same ID, kept messages); others hear nothing",
+         lost_connection},
         {"concurrent-connects", "clients connecting at once all get distinct IDs", concurrent_connects},
         {"clean-shutdown", "stop() closes every client with 1001 and stops listening", clean_shutdown},
     };

@@ -50,6 +50,8 @@ public:
 
     /** Set by anything that arrives from the client; cleared by each keep-alive tick. */
     std::atomic<bool> heard{true};
+    /** Set when keep-alive gave up on the client: its departure counts as lost (it may resume). */
+    std::atomic<bool> unresponsive{false};
 
 private:
     ConnectionPtr resolve(std::shared_ptr<Adapter::State>& state) const;
@@ -288,8 +290,10 @@ void Adapter::State::install() {
     });
     server.set_pong_timeout_handler([weak](connection_hdl hdl, const std::string&) {
         if (auto self = weak.lock())
-            if (auto link = self->link_of(hdl))
+            if (auto link = self->link_of(hdl)) {
+                link->unresponsive = true;
                 link->close_for("keepalive-timeout", close_code::policy_violation, "keep-alive timeout");
+            }
     });
 }
 
@@ -415,7 +419,13 @@ void Adapter::State::gone(connection_hdl hdl) {
         hub.count_transport_close("message-too-big");
         log(LogLevel::info, "closed a connection: message over {} bytes", read_message_max);
     }
-    if (entry.session) hub.leave(*entry.session);
+    // No close frame either way (websocketpp says 1006 for both): the
+    // connection broke, and the user may resume.
+    using ::websocketpp::close::status::abnormal_close;
+    const bool lost =
+        ec || (con->get_remote_close_code() == abnormal_close &&
+               (con->get_local_close_code() == abnormal_close || (entry.link && entry.link->unresponsive)));
+    if (entry.session) hub.leave(*entry.session, lost ? Departure::lost : Departure::closed);
 }
 
 std::shared_ptr<Link> Adapter::State::link_of(const connection_hdl& hdl) const {

@@ -1,5 +1,6 @@
 // The wire protocol over real WebSockets on 127.0.0.1, through the Beast adapter.
 #include <set>
+#include <thread>
 
 #include "catch.hpp"
 #include "support/client.hpp"
@@ -59,7 +60,9 @@ TEST_CASE("routed messages lose `to`, get a trusted `from` and keep everything e
 }
 
 TEST_CASE("presence: user-left when a socket closes, and the hub forgets the user", "[beast]") {
-    TestServer server;
+    Options short_resume;
+    short_resume.resume_window = std::chrono::milliseconds(300);
+    TestServer server(short_resume);
     auto a = join(server.port());
     auto b = join(server.port());
     REQUIRE(a->receive_type("user-joined"));
@@ -70,11 +73,14 @@ TEST_CASE("presence: user-left when a socket closes, and the hub forgets the use
     CHECK(*left == json({{"type", "user-left"}, {"userId", b_id}}));
     CHECK(server.hub.counters().connections_open == 1);
 
-    // Abrupt disconnect (no close handshake) is cleaned up too.
+    // Abrupt disconnect (no close handshake) is cleaned up too, once the resume window is over.
     auto c = join(server.port());
     REQUIRE(a->receive_type("user-joined"));
     auto c_id = c->id();
     c.reset();
+    for (int i = 0; i < 200 && server.hub.counters().sessions_suspended == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(server.hub.counters().sessions_suspended == 1);
     left = a->receive();
     REQUIRE(left);
     CHECK(*left == json({{"type", "user-left"}, {"userId", c_id}}));

@@ -253,7 +253,9 @@ TEST_CASE("a client too slow to read is closed; the others carry on", "[beast]")
 TEST_CASE("a peer that stops answering pings is dropped and the others get user-left", "[beast]") {
     auto server_options = TestServer::default_server_options();
     server_options.transport.idle_timeout = std::chrono::milliseconds(600);
-    TestServer server({}, server_options);
+    Options no_resume;  // a dead peer is a lost connection; here it should leave at once
+    no_resume.resume_window = std::chrono::milliseconds(0);
+    TestServer server(no_resume, server_options);
     auto observer = join(server.port());
     auto dead = join(server.port());  // reads its login, then never reads (so never answers a ping)
     auto dead_id = dead->id();
@@ -284,8 +286,10 @@ TEST_CASE("stop() closes every connection with 1001 and run() returns", "[beast]
 TEST_CASE("stop() while clients are mid-handshake: no write overlaps the handshake, run() returns", "[beast]") {
     // A close asked for while the 101 response is still being written must
     // wait for it: Beast allows one write at a time on a stream.
+    Options no_resume;  // the clients hang up without a close frame; they need not wait to resume
+    no_resume.resume_window = std::chrono::milliseconds(0);
     for (int round = 0; round < 10; ++round) {
-        TestServer server;
+        TestServer server(no_resume);
         std::atomic<bool> done{false};
         std::atomic<int> upgraded{0};
         std::vector<std::thread> clients;

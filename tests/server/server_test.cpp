@@ -107,7 +107,8 @@ TEST_CASE("help lists the flags; a bad flag fails with status 2", "[server]") {
                       "--turn-secret-file",
                       "--turn-ttl",
                       "--turn-user",
-                      "--turn-password-file"})
+                      "--turn-password-file",
+                      "--resume-window"})
         CHECK(text.find(flag) != std::string::npos);
 
     ChildProcess bad({SWITCHBOARD_SERVER_EXE, "--port", "seventy"}, "/dev/null");

@@ -50,7 +50,7 @@ public:
     std::vector<nlohmann::json> messages() const {
         std::vector<nlohmann::json> out;
         for (auto& t : texts())
-            out.push_back(nlohmann::json::parse(t));
+            out.push_back(read(t));
         return out;
     }
     /** Everything sent since the last take(), parsed. */
@@ -58,14 +58,14 @@ public:
         std::lock_guard lock(mutex_);
         std::vector<nlohmann::json> out;
         for (std::size_t i = taken_; i < sent_.size(); ++i)
-            out.push_back(nlohmann::json::parse(sent_[i]));
+            out.push_back(read(sent_[i]));
         taken_ = sent_.size();
         return out;
     }
     /** The last message sent; null when nothing was. */
     nlohmann::json last() const {
         std::lock_guard lock(mutex_);
-        return sent_.empty() ? nlohmann::json() : nlohmann::json::parse(sent_.back());
+        return sent_.empty() ? nlohmann::json() : read(sent_.back());
     }
     std::size_t count() const {
         std::lock_guard lock(mutex_);
@@ -80,8 +80,38 @@ public:
         return close_code_;
     }
 
+    /** The resume token of the last `login` read (messages(), take(), last()); "" if none had one. */
+    std::string resume_token() const {
+        std::lock_guard lock(token_mutex_);
+        return resume_token_;
+    }
+
 private:
+    /**
+     * A sent text, parsed. A `login`'s resume token reads as "<token>" when
+     * it has the form the protocol promises ("<userId>.<32 lower-case hex
+     * digits>"), so tests can compare whole logins; it is kept for
+     * resume_token(). Any other value is left as it is, and fails the test.
+     */
+    nlohmann::json read(const std::string& text) const {
+        auto m = nlohmann::json::parse(text);
+        auto token = m.find("resume");
+        if (m.value("type", "") != "login" || token == m.end() || !token->is_string()) return m;
+        const auto& t = token->get_ref<const std::string&>();
+        auto prefix = std::to_string(m.value("userId", std::uint64_t{0})) + ".";
+        bool well_formed = t.size() == prefix.size() + 32 && t.compare(0, prefix.size(), prefix) == 0;
+        for (std::size_t i = prefix.size(); well_formed && i < t.size(); ++i)
+            well_formed = (t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'f');
+        if (!well_formed) return m;
+        std::lock_guard lock(token_mutex_);
+        resume_token_ = t;
+        *token = "<token>";
+        return m;
+    }
+
     mutable std::mutex mutex_;
+    mutable std::mutex token_mutex_;  // read() runs with and without mutex_
+    mutable std::string resume_token_;
     std::vector<std::string> sent_;
     std::size_t taken_ = 0;
     bool refusing_ = false;

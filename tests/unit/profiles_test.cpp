@@ -42,10 +42,10 @@ TEST_CASE("every login and user-joined carries the users' profiles, {} for none"
     });
     auto ann = open_admitted(hub, hub.admit(with_query("who=ann")));
     CHECK(take_one(ann) == json::parse(R"({"type":"login","userId":1,"users":[],"profile":{"name":"Ann","avatar":3},
-                                           "profiles":{}})"));
+                                           "profiles":{},"resume":"<token>"})"));
     auto anon = open_admitted(hub, hub.admit(with_query("")));
     CHECK(take_one(anon) == json::parse(R"({"type":"login","userId":2,"users":[1],"profile":{},
-                                            "profiles":{"1":{"name":"Ann","avatar":3}}})"));
+                                            "profiles":{"1":{"name":"Ann","avatar":3}},"resume":"<token>"})"));
     CHECK(take_one(ann) == json::parse(R"({"type":"user-joined","userId":2,"profile":{}})"));
     auto third = open_admitted(hub, hub.admit(with_query("who=ann")));
     CHECK(take_one(third).at("profiles") == json::parse(R"({"1":{"name":"Ann","avatar":3},"2":{}})"));
@@ -204,5 +204,6 @@ TEST_CASE("an ICE servers hook that throws leaves iceServers out; the user still
 TEST_CASE("without hooks, login has the seed's members plus empty profiles", "[profiles]") {
     Hub hub;
     auto a = join(hub);
-    CHECK(take_one(a) == json::parse(R"({"type":"login","userId":1,"users":[],"profile":{},"profiles":{}})"));
+    CHECK(take_one(a) ==
+          json::parse(R"({"type":"login","userId":1,"users":[],"profile":{},"profiles":{},"resume":"<token>"})"));
 }

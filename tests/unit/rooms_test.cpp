@@ -16,14 +16,17 @@ TEST_CASE("login is the first message and lists the earlier users ascending", "[
     Hub hub;
     auto a = join(hub);
     CHECK(a.connection->take() ==
-          std::vector<json>{json::parse(R"({"type":"login","userId":1,"users":[],"profile":{},"profiles":{}})")});
-    auto b = join(hub);
-    CHECK(b.connection->take() == std::vector<json>{json::parse(
-                                      R"({"type":"login","userId":2,"users":[1],"profile":{},"profiles":{"1":{}}})")});
-    auto c = join(hub);
-    CHECK(c.connection->take() ==
           std::vector<json>{
-              json::parse(R"({"type":"login","userId":3,"users":[1,2],"profile":{},"profiles":{"1":{},"2":{}}})")});
+              json::parse(R"({"type":"login","userId":1,"users":[],"profile":{},"profiles":{},"resume":"<token>"})")});
+    auto b = join(hub);
+    CHECK(b.connection->take() ==
+          std::vector<json>{json::parse(
+              R"({"type":"login","userId":2,"users":[1],"profile":{},"profiles":{"1":{}},"resume":"<token>"})")});
+    auto c = join(hub);
+    CHECK(
+        c.connection->take() ==
+        std::vector<json>{json::parse(
+            R"({"type":"login","userId":3,"users":[1,2],"profile":{},"profiles":{"1":{},"2":{}},"resume":"<token>"})")});
     CHECK(a.id() == 1);
     CHECK(b.id() == 2);
     CHECK(c.id() == 3);
@@ -48,15 +51,19 @@ TEST_CASE("earlier users get user-joined, the newcomer gets none about itself", 
     auto b = join(hub);
     auto c = join(hub);
     CHECK(a.connection->messages() ==
-          std::vector<json>{json::parse(R"({"type":"login","userId":1,"users":[],"profile":{},"profiles":{}})"),
-                            json::parse(R"({"type":"user-joined","userId":2,"profile":{}})"),
-                            json::parse(R"({"type":"user-joined","userId":3,"profile":{}})")});
-    CHECK(b.connection->messages() ==
-          std::vector<json>{json::parse(R"({"type":"login","userId":2,"users":[1],"profile":{},"profiles":{"1":{}}})"),
-                            json::parse(R"({"type":"user-joined","userId":3,"profile":{}})")});
-    CHECK(c.connection->messages() ==
           std::vector<json>{
-              json::parse(R"({"type":"login","userId":3,"users":[1,2],"profile":{},"profiles":{"1":{},"2":{}}})")});
+              json::parse(R"({"type":"login","userId":1,"users":[],"profile":{},"profiles":{},"resume":"<token>"})"),
+              json::parse(R"({"type":"user-joined","userId":2,"profile":{}})"),
+              json::parse(R"({"type":"user-joined","userId":3,"profile":{}})")});
+    CHECK(b.connection->messages() ==
+          std::vector<json>{
+              json::parse(
+                  R"({"type":"login","userId":2,"users":[1],"profile":{},"profiles":{"1":{}},"resume":"<token>"})"),
+              json::parse(R"({"type":"user-joined","userId":3,"profile":{}})")});
+    CHECK(
+        c.connection->messages() ==
+        std::vector<json>{json::parse(
+            R"({"type":"login","userId":3,"users":[1,2],"profile":{},"profiles":{"1":{},"2":{}},"resume":"<token>"})")});
 }
 
 TEST_CASE("the others get user-left when a user leaves, the leaver gets nothing more", "[rooms][presence]") {

@@ -68,6 +68,7 @@
     X("close-while-blocked", __VA_ARGS__)       \
     X("bad-upgrades", __VA_ARGS__)              \
     X("dead-peer", __VA_ARGS__)                 \
+    X("lost-connection", __VA_ARGS__)           \
     X("concurrent-connects", __VA_ARGS__)       \
     X("clean-shutdown", __VA_ARGS__)
 

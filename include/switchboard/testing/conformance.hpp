@@ -42,7 +42,12 @@
 //   bad-upgrades          an upgrade whose Sec-WebSocket-Key is not 16 bytes
 //                         in base64, or without Host, gets HTTP 400
 //   dead-peer             a client that stops answering pings is dropped and
-//                         the others get `user-left`; live clients stay
+//                         the others get `user-left` (after the resume
+//                         window: it is a lost connection); live clients stay
+//   lost-connection       a TCP connection dropped without a close frame is
+//                         reported as Departure::lost: the others hear nothing,
+//                         a handshake with its `resume` token gets the same ID
+//                         and what was routed meanwhile; past the window it leaves
 //   concurrent-connects   many clients connecting at once all get distinct IDs
 //   clean-shutdown        stop() closes every client with 1001 and stops listening
 //
