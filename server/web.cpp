@@ -179,6 +179,10 @@ std::string prometheus_metrics(const Counters& c) {
     metric(out, "switchboard_connections_refused_total", "counter", "Connections refused at admission or join.",
            c.connections_refused);
     metric(out, "switchboard_rooms_open", "gauge", "Rooms with at least one user.", c.rooms_open);
+    metric(out, "switchboard_sessions_suspended", "gauge",
+           "Users whose connection broke, waiting to resume (counted as joined).", c.sessions_suspended);
+    metric(out, "switchboard_sessions_resumed_total", "counter", "Resumes that kept their user ID.",
+           c.sessions_resumed);
     metric(out, "switchboard_messages_received_total", "counter", "Text messages received from clients.",
            c.messages_received);
     metric(out, "switchboard_messages_routed_total", "counter", "Messages delivered to a recipient.",

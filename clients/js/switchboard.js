@@ -40,6 +40,13 @@
  *   query parameter.
  * - `reconnect` (boolean, default `true`): after the server connection drops,
  *   connect again with exponential backoff and rejoin the mesh.
+ * - `resume` (boolean, default `true`): when the server connection breaks
+ *   (ends without a close frame), come back with the resume token of the last `login`, keeping the same ID
+ *   and every peer connection (chat goes on over the data channels
+ *   meanwhile). Only if the server does not resume the session (`login`
+ *   without `resumed`) are the peers dropped and the mesh built afresh.
+ * - `resumeWindow` (ms, default 15000): how long to keep trying to resume
+ *   (the server's window; `switchboard-server --resume-window`).
  * - `backoffMin`, `backoffMax` (ms, default 500 and 10000): reconnect delays.
  * - `gatherTimeout` (ms, default 5000): in non-trickle mode, the longest wait
  *   for ICE gathering before the description is sent as it is.
@@ -52,8 +59,9 @@
  * **Properties**
  * - `state`: `'idle'` (before `connect()`), `'connecting'`, `'online'`
  *   (logged in), `'reconnecting'` (dropped, waiting to try again), `'closed'`.
- * - `userId`: this client's ID in the room, or `null` before `login`. A new
- *   login after a reconnect gives a new ID.
+ * - `userId`: this client's ID in the room, or `null` before `login`. It
+ *   stays while a resume is under way; a new login after a reconnect that
+ *   did not resume gives a new ID.
  * - `profile`: this user's public profile as the server gave it (an object,
  *   `{}` before `login` or when it has none); `profile.name` is the name the
  *   others see.
@@ -84,8 +92,10 @@
  *
  * **Events** (the listener of `on()` receives the detail object)
  * - `state` `{ state, previous }`: the server connection state changed.
- * - `login` `{ userId, users, profile, profiles }`: logged in to the room;
- *   `profiles` maps each ID of `users` to its profile.
+ * - `login` `{ userId, users, profile, profiles, resumed }`: logged in to the
+ *   room; `profiles` maps each ID of `users` to its profile. `resumed` is
+ *   `true` when this login resumed the previous one: the same ID, peers kept
+ *   (those no longer in `users` left meanwhile and get `peer-left`).
  * - `user-joined` `{ userId, profile }`, `user-left` `{ userId }`: the server's notices.
  * - `peer` `{ peerId, state }`: a peer's state changed (see `peers`).
  * - `peer-connected` `{ peerId }`: its data channel is ready both ways.
@@ -120,6 +130,8 @@ const DEFAULTS = Object.freeze({
   name: null,
   token: null,
   reconnect: true,
+  resume: true,
+  resumeWindow: 15000,
   backoffMin: 500,
   backoffMax: 10000,
   gatherTimeout: 5000,
@@ -191,6 +203,8 @@ export class Switchboard extends EventTarget {
     this._attempts = 0;             // consecutive failed server connections
     this._reconnectTimer = null;
     this._retries = new Map();      // id -> attempts used by the initiating side
+    this._resumeToken = null;       // from the last login
+    this._resuming = null;          // { token, until } while coming back after a break
   }
 
   // ---- public API -------------------------------------------------------
@@ -204,6 +218,8 @@ export class Switchboard extends EventTarget {
   }
 
   close() {
+    this._resumeToken = null;
+    this._resuming = null;
     clearTimeout(this._reconnectTimer);
     this._reconnectTimer = null;
     this._dropAll('closed');
@@ -293,11 +309,22 @@ export class Switchboard extends EventTarget {
       }
       if (msg && typeof msg === 'object' && typeof msg.type === 'string') this._onSignal(msg);
     };
-    ws.onclose = () => {
+    ws.onclose = (event) => {
       if (ws !== this._ws) return;
       this._ws = null;
-      this.userId = null;
-      this._dropAll('disconnected');
+      // Only a broken connection may resume: after a close frame (the server
+      // shutting down, refusing, or closing us) the session is over. The
+      // keep-alive close is sent to a client presumed gone, which may resume.
+      const broken = !event.wasClean || (event.code === 1008 && event.reason === 'keep-alive timeout');
+      if (broken && this.options.resume && this.options.reconnect && this._resumeToken && this.userId !== null) {
+        // Keep the ID and the peers: the next connection asks to resume.
+        this._resuming = { token: this._resumeToken, until: Date.now() + this.options.resumeWindow };
+        this._resumeToken = null;
+      } else if (!this._resuming || Date.now() >= this._resuming.until) {
+        this._resuming = null;
+        this.userId = null;
+        this._dropAll('disconnected');
+      }
       this._scheduleReconnect();
     };
     // onerror is always followed by onclose, which does the work.
@@ -307,10 +334,12 @@ export class Switchboard extends EventTarget {
   /** The room URL with this client's `name` and `token` in the query. */
   _connectUrl() {
     const { name, token } = this.options;
-    if (name == null && token == null) return this.url;
+    const resume = this._resuming && this._resuming.token;
+    if (name == null && token == null && !resume) return this.url;
     const url = new URL(this.url);
     if (name != null && name !== '') url.searchParams.set('name', String(name));
     if (token != null) url.searchParams.set('token', String(token));
+    if (resume) url.searchParams.set('resume', resume);
     return url.href;
   }
 
@@ -389,6 +418,13 @@ export class Switchboard extends EventTarget {
 
   _onLogin(msg) {
     this._attempts = 0;
+    const resumed = msg.resumed === true && this._resuming !== null && msg.userId === this.userId;
+    if (this._resuming && !resumed) {
+      // The server did not resume us: what we kept belongs to the old session.
+      this._dropAll('disconnected');
+    }
+    this._resuming = null;
+    this._resumeToken = typeof msg.resume === 'string' ? msg.resume : null;
     this.userId = msg.userId;
     const users = Array.isArray(msg.users) ? msg.users.filter(Number.isSafeInteger) : [];
     // A seed-era server sends neither profiles nor ICE servers.
@@ -404,11 +440,37 @@ export class Switchboard extends EventTarget {
     if (!Array.isArray(this.options.iceServers)) {
       this.iceServers = Array.isArray(msg.iceServers) ? msg.iceServers.filter(isObject) : [];
     }
+    if (resumed) {
+      this._reconcile(users);
+      this._setState('online');
+      this._emit('login', { userId: msg.userId, users, profile: this.profile, profiles, resumed: true });
+      return;
+    }
     this._setState('online');
-    this._emit('login', { userId: msg.userId, users, profile: this.profile, profiles });
+    this._emit('login', { userId: msg.userId, users, profile: this.profile, profiles, resumed: false });
     // The newcomer initiates a connection to everybody already there.
     for (const id of users) {
       if (id !== this.userId) this._startPeer(id);
+    }
+  }
+
+  /** After a resume: those gone from the room left while we were away; newcomers will send their offers. */
+  _reconcile(users) {
+    const present = new Set(users);
+    for (const id of [...this._peers.keys()]) {
+      if (!present.has(id)) this._dropPeer(id, 'left');
+    }
+    for (const id of [...this._idle.keys()]) {
+      if (!present.has(id)) {
+        this._idle.delete(id);
+        this._emit('peer-left', { peerId: id, reason: 'left' });
+      }
+    }
+    for (const id of users) {
+      if (id !== this.userId && !this._peers.has(id) && !this._idle.has(id)) {
+        this._idle.set(id, 'waiting');
+        this._emit('peer', { peerId: id, state: 'waiting' });
+      }
     }
   }
 

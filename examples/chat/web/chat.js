@@ -60,22 +60,56 @@ function hideBanner() {
   delete $('banner').dataset.kind;
 }
 
+// ---- people -----------------------------------------------------------------
+
+function renderUsers() {
+  const list = $('users');
+  const peers = sb.peers;
+  const items = peers.map(({ peerId, state }) => {
+    const li = document.createElement('li');
+    li.dataset.peerId = String(peerId);
+    li.dataset.state = state;
+    const dot = document.createElement('span');
+    dot.className = 'dot';
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = displayName(peerId);
+    name.title = `User ${peerId}`;
+    const label = document.createElement('span');
+    label.className = 'state';
+    label.textContent = PEER_TEXT[state] || state;
+    li.append(dot, name, label);
+    return li;
+  });
+  list.replaceChildren(...items);
+  const connected = peers.filter((p) => p.state === 'connected').length;
+  $('count').textContent = String(connected);
+  $('alone').hidden = peers.length > 0 || sb.state !== 'online';
+  // Lines go peer to peer: while the server is away, connected peers still get them.
+  const canSend = sb.state === 'online' || connected > 0;
+  $('input').disabled = !canSend;
+  $('send').disabled = !canSend;
+}
+
+/** What the page does with the client's events. */
 function listen() {
   sb.on('state', ({ state, previous }) => {
     const status = $('status');
     status.dataset.state = state;
     status.textContent = STATUS_TEXT[state] || state;
-    const online = state === 'online';
-    $('input').disabled = !online;
-    $('send').disabled = !online;
     if (state === 'reconnecting') {
       if (previous === 'online') notice('Lost the connection to the server.');
-      showBanner('Lost the connection to the server. Reconnecting…', 'reconnecting');
-      $('me').textContent = '…';
-      $('me').dataset.userId = '';
+      if (sb.userId !== null) {
+        // Resuming: the same ID, and the peers stay connected meanwhile.
+        showBanner('Lost the connection to the server. Resuming… (chat goes on peer to peer)', 'reconnecting');
+      } else {
+        showBanner('Lost the connection to the server. Reconnecting…', 'reconnecting');
+        $('me').textContent = '…';
+        $('me').dataset.userId = '';
+      }
     } else if (state === 'closed') {
       showBanner('Disconnected from the server.', 'closed');
-    } else if (online && $('banner').dataset.kind !== 'error') {
+    } else if (state === 'online' && $('banner').dataset.kind !== 'error') {
       hideBanner();
     }
     renderUsers();
@@ -87,58 +121,36 @@ function listen() {
     if (code === 'peer-failed') return;
     // A message to a user who left a moment ago is a harmless race.
     if (code === 'unknown-recipient') return;
+    if (code === 'resume-failed') {
+      notice(`Could not resume the previous session: ${message}.`);
+      return;
+    }
     showBanner(`Server error (${code}): ${message}`, 'error');
   });
 
-  // ---- people -----------------------------------------------------------------
-
-  function renderUsers() {
-    const list = $('users');
-    const peers = sb.peers;
-    const items = peers.map(({ peerId, state }) => {
-      const li = document.createElement('li');
-      li.dataset.peerId = String(peerId);
-      li.dataset.state = state;
-      const dot = document.createElement('span');
-      dot.className = 'dot';
-      const name = document.createElement('span');
-      name.className = 'name';
-      name.textContent = displayName(peerId);
-      name.title = `User ${peerId}`;
-      const label = document.createElement('span');
-      label.className = 'state';
-      label.textContent = PEER_TEXT[state] || state;
-      li.append(dot, name, label);
-      return li;
-    });
-    list.replaceChildren(...items);
-    const connected = peers.filter((p) => p.state === 'connected').length;
-    $('count').textContent = String(connected);
-    $('alone').hidden = peers.length > 0 || sb.state !== 'online';
-}
-
-sb.on('login', ({ userId }) => {
-  $('me').textContent = displayName(userId);
-  $('me').dataset.userId = String(userId);
-  const asked = sb.options.name;
-  if (asked && sb.nameOf(userId) === null) {
-    notice(`You joined as User ${userId}: this server does not take names.`);
-  } else {
-    notice(`You joined as ${displayName(userId)}.`);
-  }
-  renderUsers();
-});
-sb.on('user-joined', ({ userId }) => notice(`${displayName(userId)} joined.`));
-sb.on('peer', renderUsers);
-sb.on('peer-connected', ({ peerId }) => notice(`${displayName(peerId)} is connected.`));
-sb.on('peer-left', ({ peerId, reason }) => {
-  if (reason === 'left') notice(`${displayName(peerId)} left.`);
-  renderUsers();
-});
-sb.on('message', ({ from, data }) => {
-  const text = typeof data === 'string' ? data : data && typeof data.text === 'string' ? data.text : null;
-  if (text !== null) line(from, text, false);
-});
+  sb.on('login', ({ userId, resumed }) => {
+    $('me').textContent = displayName(userId);
+    $('me').dataset.userId = String(userId);
+    if (resumed) {
+      notice('Back online: the session was resumed.');
+    } else if (sb.options.name && sb.nameOf(userId) === null) {
+      notice(`You joined as User ${userId}: this server does not take names.`);
+    } else {
+      notice(`You joined as ${displayName(userId)}.`);
+    }
+    renderUsers();
+  });
+  sb.on('user-joined', ({ userId }) => notice(`${displayName(userId)} joined.`));
+  sb.on('peer', renderUsers);
+  sb.on('peer-connected', ({ peerId }) => notice(`${displayName(peerId)} is connected.`));
+  sb.on('peer-left', ({ peerId, reason }) => {
+    if (reason === 'left') notice(`${displayName(peerId)} left.`);
+    renderUsers();
+  });
+  sb.on('message', ({ from, data }) => {
+    const text = typeof data === 'string' ? data : data && typeof data.text === 'string' ? data.text : null;
+    if (text !== null) line(from, text, false);
+  });
 }
 
 // ---- conversation -------------------------------------------------------------
@@ -180,7 +192,7 @@ $('compose').addEventListener('submit', (event) => {
   event.preventDefault();
   const input = $('input');
   const text = input.value.trim();
-  if (!text || !sb || sb.state !== 'online') return;
+  if (!text || !sb || $('send').disabled) return;
   sb.send(text);
   line(sb.userId, text, true);
   input.value = '';
