@@ -23,6 +23,7 @@
 #include <switchboard/tokens.hpp>
 #include <switchboard/turn.hpp>
 
+#include "admin.hpp"
 #include "web.hpp"
 
 namespace {
@@ -106,6 +107,9 @@ Options:
   --turn-user NAME        fixed TURN credentials instead: the user name...
   --turn-password-file FILE
                           ...and the password, FILE's content
+  --admin-token-file FILE turn on the admin HTTP API under /admin/ (rooms, users,
+                          send, broadcast, disconnect; JSON), for requests with
+                          Authorization: Bearer <FILE's content> (default: off)
   --tls-cert FILE         PEM certificate chain; with --tls-key, serve https/wss only
   --tls-key FILE          PEM private key
   --log-level LEVEL       trace, debug, info, warn, error or off (default info)
@@ -134,6 +138,7 @@ struct Config {
     std::vector<std::string> stun, turn;
     std::optional<std::string> turn_secret, turn_user, turn_password;
     unsigned long long turn_ttl = 3600;
+    std::optional<std::string> admin_token;
 };
 
 /** A secret file's content without its trailing newline; nullopt when unreadable or empty. */
@@ -337,6 +342,10 @@ std::optional<int> parse(int argc, char** argv, Config& config) {
         } else if (name == "--turn-ttl") {
             if (!need_value() || !parse_number(value, 7ull * 86400, config.turn_ttl) || config.turn_ttl < 60)
                 return fail("--turn-ttl needs a number of seconds from 60 to 604800");
+        } else if (name == "--admin-token-file") {
+            if (!need_value()) return fail("--admin-token-file needs a file");
+            config.admin_token = read_secret(value);
+            if (!config.admin_token) return fail("--admin-token-file " + value + " cannot be read or is empty");
         } else if (name == "--tls-cert") {
             if (!need_value()) return fail("--tls-cert needs a file");
             config.server.tls_cert_file = value;
@@ -487,6 +496,15 @@ int main(int argc, char** argv) {
         web.more_metrics = [&cluster] { return cluster_metrics(cluster->options().node_name, cluster->stats()); };
     }
     config.server.http_handler = switchboard::server::make_web_handler(hub, web);
+    if (config.admin_token) {
+        auto admin = switchboard::server::make_admin_handler(hub, *config.admin_token);
+        config.server.http_handler =
+            [admin, files = std::move(config.server.http_handler)](
+                const switchboard::beast::HttpRequest& request) -> switchboard::beast::HttpAnswer {
+            if (auto answer = admin(request)) return std::move(*answer);
+            return files(request);
+        };
+    }
     if (config.hub.log_level <= switchboard::LogLevel::info)
         config.hub.log_sink(switchboard::LogLevel::info, "serving static files from " + web.root.string());
 

@@ -13,6 +13,7 @@
 
 #include "detail/client_name.hpp"
 #include "detail/hub_core.hpp"
+#include "detail/utf8.hpp"
 
 namespace switchboard {
 namespace detail {
@@ -489,6 +490,72 @@ void HubCore::route(Member& sender, const MessageView& view, std::string_view ty
     bytes_routed_.fetch_add(size, std::memory_order_relaxed);
 }
 
+std::vector<RoomUser> HubCore::users(const std::string& room) const {
+    std::vector<RoomUser> out;
+    for (auto& user : directory_->members(room))
+        out.push_back({user.id, nlohmann::json::parse(*user.profile, nullptr, false)});
+    return out;
+}
+
+Payload HubCore::host_message(const nlohmann::json& message) {
+    if (!message.is_object()) throw std::invalid_argument("a message is a JSON object");
+    auto type = message.find("type");
+    if (type == message.end() || !type->is_string()) throw std::invalid_argument("a message needs a string `type`");
+    if (reserved_type(type->get_ref<const std::string&>()))
+        throw std::invalid_argument("`" + type->get<std::string>() + "` messages are the hub's own");
+    return std::make_shared<const std::string>(message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+SendResult HubCore::send_to(UserId user, const nlohmann::json& message) {
+    auto text = host_message(message);
+    switch (directory_->deliver_to_user(user, text)) {
+        case Delivery::delivered:
+            return SendResult::sent;
+        case Delivery::refused:
+            return SendResult::busy;
+        case Delivery::no_such_user:
+            break;
+    }
+    return SendResult::no_such_user;
+}
+
+std::size_t HubCore::broadcast(const std::string& room, const nlohmann::json& message) {
+    auto text = host_message(message);
+    std::size_t sent = 0;
+    for (auto& user : directory_->members(room))
+        if (directory_->deliver_to_user(user.id, text) == Delivery::delivered) ++sent;
+    return sent;
+}
+
+bool HubCore::disconnect(UserId user, int code, std::string_view reason) {
+    if (code != close_code::normal && (code < 3000 || code > 4999))
+        throw std::invalid_argument(fmt::format("close code {} is not one an application may send", code));
+    if (reason.size() > 123 || !valid_utf8(reason))
+        throw std::invalid_argument("a close reason is at most 123 bytes of UTF-8");
+    auto member = directory_->local_member(user);
+    if (member) {
+        log(LogLevel::info, "user {} removed by the host ({} {})", user, code, reason);
+        // Leave first, so the others hear of it now; then close.
+        leave(*member, Departure::closed);
+        member->connection->close(code, reason);
+    }
+    // Waiting to resume (its socket was lost before, or just now): it will not.
+    std::shared_ptr<Member> waiting;
+    {
+        std::lock_guard lock(resume_mutex_);
+        if (auto it = suspended_.find(user); it != suspended_.end()) {
+            waiting = std::move(it->second.member);
+            suspended_.erase(it);
+        }
+    }
+    if (waiting) {
+        log(LogLevel::info, "user {} removed by the host while waiting to resume", user);
+        depart(*waiting);
+        return true;
+    }
+    return member || directory_->disconnect_elsewhere(user, code, reason);
+}
+
 Counters HubCore::counters() const {
     Counters c;
     c.connections_open = connections_open_.load();
@@ -633,6 +700,22 @@ std::shared_ptr<LocalParticipant> Hub::join_local(std::string room, LocalHandler
     if (!member)
         throw std::runtime_error("the local participant could not join: the room is full or too many rooms are open");
     return std::make_shared<detail::LocalParticipantImpl>(*core_, std::move(member));
+}
+
+std::vector<std::string> Hub::rooms() const {
+    return core_->rooms();
+}
+std::vector<RoomUser> Hub::users(const std::string& room) const {
+    return core_->users(room);
+}
+SendResult Hub::send_to(UserId user, const nlohmann::json& message) {
+    return core_->send_to(user, message);
+}
+std::size_t Hub::broadcast(const std::string& room, const nlohmann::json& message) {
+    return core_->broadcast(room, message);
+}
+bool Hub::disconnect(UserId user, int code, std::string_view reason) {
+    return core_->disconnect(user, code, reason);
 }
 
 Counters Hub::counters() const {

@@ -147,6 +147,31 @@ public:
         return out;
     }
 
+    std::vector<std::string> room_names() const override {
+        std::vector<std::string> out;
+        std::shared_lock lock(mutex_);
+        out.reserve(rooms_.size());
+        for (auto& [name, room] : rooms_)
+            out.push_back(name);
+        lock.unlock();
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+
+    std::shared_ptr<Member> local_member(UserId id) const override {
+        std::shared_lock lock(mutex_);
+        auto it = users_.find(id);
+        return it == users_.end() ? nullptr : it->second;
+    }
+
+    Delivery deliver_to_user(UserId to, const Payload& message) override {
+        auto target = local_member(to);
+        if (!target) return Delivery::no_such_user;
+        return target->offer(message) ? Delivery::delivered : Delivery::refused;
+    }
+
+    bool disconnect_elsewhere(UserId, int, std::string_view) override { return false; }
+
     std::size_t room_count() const override {
         std::shared_lock lock(mutex_);
         return rooms_.size();

@@ -103,7 +103,9 @@
  *   `'disconnected'` when our own server connection dropped, `'closed'`).
  * - `message` `{ from, data }`: a peer sent `data`.
  * - `error` `{ code, message, request?, source }`: `source` `'server'` for the
- *   server's `error` messages (codes as in docs/protocol.md), `'client'` for
+ *   server's `error` messages (codes as in docs/protocol.md) and for
+ *   `'removed'` (the server application closed us with 4000: the client
+ *   does not reconnect, its state becomes `'closed'`), `'client'` for
  *   local ones: `'peer-failed'`, `'signalling-failed'`, `'bad-frame'`.
  *
  * **Data channel framing**: every frame is one JSON text, either
@@ -312,6 +314,12 @@ export class Switchboard extends EventTarget {
     ws.onclose = (event) => {
       if (ws !== this._ws) return;
       this._ws = null;
+      if (event.code === 4000) {
+        // The server application removed us: coming back on our own would defy it.
+        this._emit('error', { code: 'removed', message: event.reason || 'removed by the server', source: 'server' });
+        this.close();
+        return;
+      }
       // Only a broken connection may resume: after a close frame (the server
       // shutting down, refusing, or closing us) the session is over. The
       // keep-alive close is sent to a client presumed gone, which may resume.

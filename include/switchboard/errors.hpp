@@ -48,6 +48,8 @@ inline constexpr int policy_violation = 1008;  ///< e.g. too slow to read its me
 inline constexpr int message_too_big = 1009;   ///< frame over the transport's size limit
 inline constexpr int internal_error = 1011;
 inline constexpr int try_again_later = 1013;  ///< room full, too many rooms, cluster unavailable or fenced
+/** The server application removed the user (Hub::disconnect's default); clients should not reconnect on their own. */
+inline constexpr int removed = 4000;
 }  // namespace close_code
 
 }  // namespace switchboard

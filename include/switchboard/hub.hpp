@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -138,6 +139,19 @@ struct UserEvent {
     std::string room;
     std::string remote_address;  ///< the client's address (Admission::client_address); "" for a local participant
     std::string profile;         ///< the user's profile, compact JSON (Admission::profile)
+};
+
+/** A user of a room, as host control lists it (Hub::users). */
+struct RoomUser {
+    UserId id = 0;
+    nlohmann::json profile;  ///< an object, `{}` when it has none
+};
+
+/** What became of a message the host sent to one user (Hub::send_to). */
+enum class SendResult {
+    sent,          ///< queued for the user (or, on a cluster, handed to its node)
+    no_such_user,  ///< nobody has that ID
+    busy,          ///< its queue already holds its share of messages; dropped
 };
 
 /** A snapshot of the hub's counters (see `Hub::counters`). */
@@ -319,6 +333,41 @@ public:
      */
     std::shared_ptr<LocalParticipant> join_local(std::string room, LocalHandler handler, LocalId which = LocalId::host,
                                                  const nlohmann::json& profile = nlohmann::json::object());
+
+    // ---- Host control ----
+    //
+    // Callable from any thread, once the hub is set up (not from inside a
+    // Connection call). With a cluster directory (Options::directory) they
+    // cover every node: they may then wait for Redis (at most twice the
+    // cluster's timeout), so do not call them on a latency-critical thread.
+
+    /** The rooms with at least one user, by name ("" is the default room). */
+    std::vector<std::string> rooms() const;
+
+    /** The users of `room`, ascending by ID, with their profiles (users waiting to resume included). */
+    std::vector<RoomUser> users(const std::string& room) const;
+
+    /**
+     * Send `message`, from the server, to `user`. It must be a JSON object
+     * with a string `type` that is not one of the server's own (login,
+     * user-joined, user-left, error): std::invalid_argument otherwise. Like
+     * a routed message, it is refused (`busy`) rather than let a slow reader
+     * be closed for it, and kept for a user waiting to resume.
+     */
+    SendResult send_to(UserId user, const nlohmann::json& message);
+
+    /** The same for every user of `room`; returns how many it was sent to. */
+    std::size_t broadcast(const std::string& room, const nlohmann::json& message);
+
+    /**
+     * Close `user`'s connection with `code` (1000, or 3000-4999) and `reason`
+     * (at most 123 bytes of UTF-8); the others get `user-left`, and the user
+     * cannot resume. A user on this process leaves before this returns; one
+     * on another node leaves once that node has closed it. A user on another
+     * node waiting to resume is not reached: it leaves when its window ends.
+     * False when nobody has that ID. std::invalid_argument for a bad code or reason.
+     */
+    bool disconnect(UserId user, int code = close_code::removed, std::string_view reason = "removed by the server");
 
     // ---- Introspection ----
 

@@ -105,6 +105,22 @@ public:
     /** Everybody in `room` (on every node), by ascending ID. */
     virtual std::vector<PresentUser> members(const std::string& room) const = 0;
 
+    /** The rooms with a user (on any node), by name. */
+    virtual std::vector<std::string> room_names() const = 0;
+
+    /** The member of this process with `id`, or nullptr (elsewhere in the cluster, or nobody). */
+    virtual std::shared_ptr<Member> local_member(UserId id) const = 0;
+
+    /** Offer `message` to user `to` wherever it is joined (Member::offer). */
+    virtual Delivery deliver_to_user(UserId to, const Payload& message) = 0;
+
+    /**
+     * Ask the node that holds `id` (not this one) to close its connection
+     * with `code` and `reason`; the user then leaves as after any close.
+     * False when no other node holds it.
+     */
+    virtual bool disconnect_elsewhere(UserId id, int code, std::string_view reason) = 0;
+
     /** Rooms with a user of this process. */
     virtual std::size_t room_count() const = 0;
 };

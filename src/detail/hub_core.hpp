@@ -42,6 +42,13 @@ public:
                 std::optional<std::string_view> request_type = std::nullopt,
                 std::optional<UserId> request_to = std::nullopt);
 
+    // Host control (Hub's functions of the same names).
+    std::vector<std::string> rooms() const { return directory_->room_names(); }
+    std::vector<RoomUser> users(const std::string& room) const;
+    SendResult send_to(UserId user, const nlohmann::json& message);
+    std::size_t broadcast(const std::string& room, const nlohmann::json& message);
+    bool disconnect(UserId user, int code, std::string_view reason);
+
     Counters counters() const;
     void count_transport_close(std::string_view code);
 
@@ -69,6 +76,9 @@ private:
     std::shared_ptr<Member> resume(const std::shared_ptr<Member>& old, std::shared_ptr<Connection> connection);
     /** A fresh single-use resume token for `id`, remembered on the member. */
     std::string issue_resume_token(Member& member);
+    /** A host message as text: throws std::invalid_argument unless it is an object with a type of its own. */
+    static Payload host_message(const nlohmann::json& message);
+
     /** The resume timer thread: gives up suspended users whose window ended or whose kept messages overflowed. */
     void run_resume_timer();
     /** The `iceServers` array for `member`'s login as JSON text, or "" for none (Options::ice_servers). */

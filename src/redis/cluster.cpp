@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -264,6 +265,47 @@ public:
         return out;
     }
 
+    std::vector<std::string> room_names() const override {
+        std::vector<std::string> out;
+        auto reply = const_cast<Impl*>(this)->await_eval(detail::scripts::list_rooms, {});
+        if (reply && reply->is_array())
+            for (auto& e : reply->elements)
+                out.push_back(e.text);
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+
+    std::shared_ptr<Member> local_member(UserId id) const override {
+        std::lock_guard lock(mutex_);
+        auto it = local_.find(id);
+        return it == local_.end() ? nullptr : it->second;
+    }
+
+    Delivery deliver_to_user(UserId to, const Payload& message) override {
+        if (!lease_ok()) return Delivery::no_such_user;
+        if (auto target = local_member(to)) return target->offer(message) ? Delivery::delivered : Delivery::refused;
+        auto where = locate(to);
+        if (!where || where->first == node_id_.load()) return Delivery::no_such_user;
+        sent_.fetch_add(1, std::memory_order_relaxed);
+        net::post(io_,
+                  [this, node = where->first, to, room = where->second, message] { forward(node, to, room, message); });
+        return Delivery::delivered;
+    }
+
+    bool disconnect_elsewhere(UserId id, int code, std::string_view reason) override {
+        auto where = locate(id);
+        if (!where || where->first == node_id_.load()) return false;
+        auto result = std::make_shared<std::promise<bool>>();
+        auto answered = result->get_future();
+        net::post(io_, [this, node = where->first, text = detail::disconnect_text(id, code, reason), result] {
+            if (!commands_ || !redis_connected_) return result->set_value(false);
+            commands_->command({"PUBLISH", node_channel(node), text}, [result](std::optional<Reply> reply) {
+                result->set_value(reply && !reply->error() && reply->integer > 0);
+            });
+        });
+        return answered.wait_for(options_.timeout * 2) == std::future_status::ready && answered.get();
+    }
+
     std::size_t room_count() const override {
         std::lock_guard lock(mutex_);
         std::size_t n = 0;
@@ -316,6 +358,17 @@ private:
     std::string key(std::string_view what) const { return options_.key_prefix + std::string(what); }
     std::string room_channel(const std::string& room) const { return key("ch:room:") + room; }
     std::string node_channel(std::uint64_t node) const { return key("ch:node:") + std::to_string(node); }
+
+    /** From an adapter or host thread: the node and room of user `id`, from Redis; nullopt when nobody has it. */
+    std::optional<std::pair<std::uint64_t, std::string>> locate(UserId id) {
+        auto reply = await_eval(detail::scripts::locate_user, {std::to_string(id)});
+        if (!reply || !reply->is_array() || reply->elements.size() != 2) return std::nullopt;
+        auto node = reply->elements[0].text;
+        std::uint64_t n = 0;
+        auto [end, ec] = std::from_chars(node.data(), node.data() + node.size(), n);
+        if (ec != std::errc() || end != node.data() + node.size() || n == 0) return std::nullopt;
+        return std::make_pair(n, reply->elements[1].text);
+    }
 
     /** Under mutex_: forget a room nobody here is in or joining. */
     void drop_if_unused(Rooms::iterator room) {
@@ -730,6 +783,16 @@ private:
         if (channel != node_channel(node_id_)) return;
         if (text.rfind("h ", 0) == 0) {
             if (heartbeat_pending_ && text == heartbeat_text_) heartbeat_pending_ = false;
+            return;
+        }
+        if (text.rfind("k ", 0) == 0) {
+            auto kick = detail::parse_disconnect(text);
+            if (!kick) return log(LogLevel::warn, "dropped a malformed disconnect on {}", channel);
+            if (auto member = local_member(kick->id)) {
+                log(LogLevel::info, "closing user {} as another node asked ({} {})", kick->id, kick->code,
+                    kick->reason);
+                member->connection->close(kick->code, kick->reason);
+            }
             return;
         }
         auto routed = detail::parse_routed_message(text);

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../detail/utf8.hpp"
+
 namespace switchboard::redis::detail {
 namespace {
 
@@ -62,6 +64,23 @@ std::optional<RoutedMessage> parse_routed_message(std::string_view text) {
     m.message = text.substr(newline + 1);
     if (m.message.empty()) return std::nullopt;
     return m;
+}
+
+std::optional<Disconnect> parse_disconnect(std::string_view text) {
+    if (text.size() < 2 || text[0] != 'k' || text[1] != ' ') return std::nullopt;
+    text.remove_prefix(2);
+    Disconnect d;
+    unsigned code = 0;
+    if (!take_number(text, d.id, max_user_id, true) || !take_number(text, code, 4999u, true)) return std::nullopt;
+    if (code != 1000 && code < 3000) return std::nullopt;
+    d.code = static_cast<int>(code);
+    if (text.size() > 123 || !switchboard::detail::valid_utf8(text)) return std::nullopt;
+    d.reason = text;
+    return d;
+}
+
+std::string disconnect_text(UserId id, int code, std::string_view reason) {
+    return "k " + std::to_string(id) + " " + std::to_string(code) + " " + std::string(reason);
 }
 
 std::string routed_message_text(UserId to, std::string_view room, std::string_view message) {

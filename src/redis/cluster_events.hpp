@@ -29,7 +29,17 @@ struct RoutedMessage {
     std::string_view message;
 };
 
+/** "k <id> <code> <reason>" on a node's channel: close that user's connection. */
+struct Disconnect {
+    UserId id = 0;
+    int code = 0;             ///< 1000, or 3000 to 4999
+    std::string_view reason;  ///< valid UTF-8, at most 123 bytes
+};
+
 std::optional<RoomEvent> parse_room_event(std::string_view text);
+std::optional<Disconnect> parse_disconnect(std::string_view text);
+/** The text parse_disconnect reads back. */
+std::string disconnect_text(UserId id, int code, std::string_view reason);
 std::optional<RoutedMessage> parse_routed_message(std::string_view text);
 
 /** The text parse_routed_message reads back. */

@@ -17,7 +17,8 @@
 //   P addr:<a>             hash: c = users of address a, r = rooms it opened
 //
 // Channels: P ch:room:<r> carries "j <seq> <id> <node> <profile>" and "l <seq> <id>";
-// P ch:node:<n> carries "d <to> <room>\n<message>" (a routed message) and
+// P ch:node:<n> carries "d <to> <room>\n<message>" (a routed message),
+// "k <id> <code> <reason>" (close that user's connection: host control) and
 // "h <nonce>" (the node's own heartbeat, published to hear it back).
 #pragma once
 
@@ -186,6 +187,20 @@ return redis.call('INCRBY', k, tonumber(ARGV[2]))
 inline constexpr const char* snapshot = R"lua(
 local seq = tonumber(redis.call('GET', P .. 'seq:' .. ARGV[2]) or '0')
 return with_profiles({seq}, redis.call('HGETALL', P .. 'room:' .. ARGV[2]))
+)lua";
+
+/** ARGV: P. The rooms with a user, on any node. */
+inline constexpr const char* list_rooms = R"lua(
+return redis.call('SMEMBERS', P .. 'rooms')
+)lua";
+
+/** ARGV: P, id. {node, room} of the user, or {} when nobody has the ID. */
+inline constexpr const char* locate_user = R"lua(
+local record = redis.call('HGET', P .. 'users', ARGV[2])
+if not record then return {} end
+local a = string.find(record, '|', 1, true)
+local b = string.find(record, '|', a + 1, true)
+return {string.sub(record, 1, a - 1), string.sub(record, a + 1, b - 1)}
 )lua";
 
 /** ARGV: P, id. 1 if a user holds the ID anywhere in the cluster. */

@@ -1,7 +1,7 @@
 // cluster_text_fuzz: what switchboard::redis reads from outside its process
 // (src/redis/redis_url.hpp, src/redis/cluster_events.hpp), on any bytes.
 //
-// Input: byte 0 picks the parser (mod 3), the rest is the text.
+// Input: byte 0 picks the parser (mod 4), the rest is the text.
 //   0  parse_redis_url: an accepted URL has a host of allowed characters
 //      (or an IPv6 literal), port 1-65535, db 0-15; rebuilt from its fields
 //      (user and password %-escaped) it parses to the same fields.
@@ -12,6 +12,9 @@
 //   2  parse_routed_message: an accepted message, written back with
 //      routed_message_text, is exactly the input; the room is 0-64 of
 //      A-Za-z0-9._~-, the message non-empty.
+//   3  parse_disconnect: an accepted request has a close code an
+//      application may send (1000, 3000-4999) and a reason of at most 123
+//      bytes; written back with disconnect_text, it is exactly the input.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -97,20 +100,31 @@ void check_routed(std::string_view text) {
     FUZZ_CHECK(again == text, "read " + printable(text) + " as " + printable(again));
 }
 
+void check_disconnect(std::string_view text) {
+    auto d = parse_disconnect(text);
+    if (!d) return;
+    FUZZ_CHECK(d->code == 1000 || (d->code >= 3000 && d->code <= 4999), "close code accepted: " + printable(text));
+    FUZZ_CHECK(d->reason.size() <= 123, "reason too long: " + printable(text));
+    FUZZ_CHECK(disconnect_text(d->id, d->code, d->reason) == text, "written back differently: " + printable(text));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
         case 0:
             check_url(text);
             break;
         case 1:
             check_room_event(text);
             break;
-        default:
+        case 2:
             check_routed(text);
+            break;
+        case 3:
+            check_disconnect(text);
             break;
     }
     return 0;

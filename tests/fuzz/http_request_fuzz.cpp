@@ -22,7 +22,10 @@
 //     "/", the name for "/room/<1-64 of A-Za-z0-9._~->" and nothing otherwise;
 //     admit answers 101, 403 or 404: 404 exactly when the path has no room,
 //     403 exactly for an Origin other than the allowed one, and an admitted
-//     room is the path's.
+//     room is the path's;
+//   - answered by the admin API (server/admin.cpp) on a fresh hub with
+//     three users: only /admin targets, JSON with a documented status, 401
+//     exactly without the bearer token, never an exception.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -43,6 +46,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <switchboard/hub.hpp>
 
+#include "admin.hpp"
 #include "beast/upgrade_request.hpp"
 #include "fuzz_check.hpp"
 #include "web.hpp"
@@ -301,6 +305,35 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     return 0;
 }
 
+/**
+ * The admin API (server/admin.cpp) on a fresh hub with three users: it
+ * answers only /admin targets, always with JSON and a status it documents,
+ * 401 exactly without the right bearer token, and never throws.
+ */
+void check_admin_answer(const switchboard::beast::HttpRequest& request) {
+    switchboard::Hub hub;
+    auto a = hub.join_local("lobby", {}, switchboard::Hub::LocalId::fresh, {{"name", "Ann"}});
+    auto b = hub.join_local("lobby", {}, switchboard::Hub::LocalId::fresh);
+    auto c = hub.join_local("", {}, switchboard::Hub::LocalId::host);
+    auto admin = switchboard::server::make_admin_handler(hub, "fuzz-token");
+    auto answer = admin(request);
+    auto target = std::string_view(request.target().data(), request.target().size());
+    auto path = target.substr(0, target.find('?'));
+    const bool admin_path = path == "/admin" || path.rfind("/admin/", 0) == 0;
+    FUZZ_CHECK(answer.has_value() == admin_path, "admin answered " + printable(target) + " wrongly");
+    if (!answer) return;
+    auto status = answer->result_int();
+    FUZZ_CHECK(status == 200 || status == 400 || status == 401 || status == 404 || status == 405 || status == 409,
+               "admin status " + std::to_string(status) + " for " + printable(target));
+    auto auth = request[http::field::authorization];
+    const bool authorized = std::string_view(auth.data(), auth.size()) == "Bearer fuzz-token";
+    FUZZ_CHECK((status == 401) == !authorized, "401 iff unauthorized, for " + printable(target));
+    FUZZ_CHECK((*answer)[http::field::content_type] == "application/json", "admin answer is not JSON");
+    auto body = nlohmann::json::parse(answer->body(), nullptr, false);
+    FUZZ_CHECK(body.is_object(), "admin body is not a JSON object: " + printable(answer->body()));
+    FUZZ_CHECK(status == 200 || body.contains("error"), "a failure without an error object");
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     // Requests one after another on one connection, as keep-alive reads them.
     std::size_t used = 0;
@@ -319,6 +352,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check_web_answer(request);
         check_upgrade_validation(request);
         check_admission(request);
+        check_admin_answer(request);
     }
     return 0;
 }

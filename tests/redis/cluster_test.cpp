@@ -3,6 +3,8 @@
 // spread over nodes, and what happens when a node or Redis fails.
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -12,6 +14,7 @@
 
 using namespace switchboard::test;
 using json = nlohmann::json;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -413,6 +416,51 @@ TEST_CASE("cluster: a node that stops cleanly takes its users out at once; a new
     auto c = join(*n2);
     CHECK(c.users() == std::vector<std::uint64_t>{a.id()});
     expect_presence(a, "user-joined", c.id());
+}
+
+TEST_CASE("cluster: host control through one node's admin API covers users on every node", "[cluster][admin]") {
+    RedisServer redis;
+    auto dir = fs::temp_directory_path() / ("switchboard-admin-" + std::to_string(getpid()));
+    fs::create_directories(dir);
+    { std::ofstream(dir / "token") << "cluster-admin\n"; }
+    const std::vector<std::string> flags = {"--admin-token-file", (dir / "token").string(), "--allow-client-names"};
+    Node n1(redis, flags), n2(redis, flags);
+    const Headers auth = {{"Authorization", "Bearer cluster-admin"}};
+    auto admin = [&](std::string_view method, std::string_view target, std::string_view body = {}) {
+        auto r = http_request(n1.port, method, target, auth, 5s, body);
+        INFO(method << " " << target << " -> " << r.status << " " << r.body);
+        return std::make_pair(r.status, json::parse(r.body, nullptr, false));
+    };
+    auto ann = join(n1, "/room/r?name=Ann");
+    auto bo = join(n2, "/room/r?name=Bo");
+    auto cy = join(n2, "/room/far?name=Cy");  // a room nobody on n1 is in
+    expect_presence(ann, "user-joined", bo.id());
+
+    CHECK(admin("GET", "/admin/rooms").second == json{{"rooms", {"far", "r"}}});
+    auto users = admin("GET", "/admin/users?room=r").second["users"];
+    CHECK(users == json{{{"userId", ann.id()}, {"profile", {{"name", "Ann"}}}},
+                        {{"userId", bo.id()}, {"profile", {{"name", "Bo"}}}}});
+    CHECK(admin("GET", "/admin/users?room=far").second["users"] ==
+          json{{{"userId", cy.id()}, {"profile", {{"name", "Cy"}}}}});
+
+    // A message for a user on the other node goes through Redis.
+    CHECK(admin("POST", "/admin/send", R"({"to":)" + std::to_string(cy.id()) + R"(,"message":{"type":"notice"}})")
+              .first == 200);
+    CHECK(*cy.ws->receive() == json{{"type", "notice"}});
+    CHECK(admin("POST", "/admin/broadcast", R"({"room":"r","message":{"type":"notice","n":2}})").second ==
+          json{{"sent", 2}});
+    CHECK((*ann.ws->receive())["n"] == 2);
+    CHECK((*bo.ws->receive())["n"] == 2);
+
+    // Removing a user held by the other node: that node closes it, everybody hears.
+    CHECK(admin("POST", "/admin/disconnect", R"({"userId":)" + std::to_string(bo.id()) + R"(,"code":4003})").second ==
+          json{{"disconnected", true}});
+    CHECK(bo.ws->wait_closed() == 4003);
+    expect_presence(ann, "user-left", bo.id());
+    CHECK(admin("POST", "/admin/disconnect", R"({"userId":)" + std::to_string(bo.id()) + "}").first == 404);
+    CHECK(admin("POST", "/admin/send", R"({"to":)" + std::to_string(bo.id()) + R"(,"message":{"type":"notice"}})")
+              .first == 404);
+    fs::remove_all(dir);
 }
 
 TEST_CASE("cluster: flags need --redis; a bad URL fails at start", "[cluster]") {

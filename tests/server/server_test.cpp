@@ -108,7 +108,8 @@ TEST_CASE("help lists the flags; a bad flag fails with status 2", "[server]") {
                       "--turn-ttl",
                       "--turn-user",
                       "--turn-password-file",
-                      "--resume-window"})
+                      "--resume-window",
+                      "--admin-token-file"})
         CHECK(text.find(flag) != std::string::npos);
 
     ChildProcess bad({SWITCHBOARD_SERVER_EXE, "--port", "seventy"}, "/dev/null");
@@ -536,4 +537,82 @@ TEST_CASE("ICE servers: --stun and --turn reach login; REST credentials are fres
         CHECK(p.wait() == 2);
     }
     fs::remove_all(dir);
+}
+
+TEST_CASE("admin API: --admin-token-file lists rooms and users, sends, broadcasts, disconnects", "[server][admin]") {
+    auto dir = temp_dir("admin");
+    write_file(dir / "admin-token", "let-me-in\n");
+    Server server({"--admin-token-file", (dir / "admin-token").string(), "--allow-client-names"});
+    auto admin = [&](std::string_view method, std::string_view target, std::string_view body = {},
+                     const Headers& headers = {{"Authorization", "Bearer let-me-in"}}) {
+        auto r = http_request(server.port, method, target, headers, std::chrono::seconds(5), body);
+        INFO(method << " " << target << " -> " << r.status << " " << r.body);
+        CHECK(r.content_type == "application/json");
+        return std::make_pair(r.status, json::parse(r.body, nullptr, false));
+    };
+
+    WsClient ann, bo, cy;
+    REQUIRE(ann.connect(server.port, "/room/lobby?name=Ann") == 101);
+    REQUIRE(bo.connect(server.port, "/room/lobby?name=Bo") == 101);
+    REQUIRE(cy.connect(server.port, "/?name=Cy") == 101);
+    auto ann_id = (*ann.receive())["userId"].get<std::uint64_t>();
+    auto bo_id = (*bo.receive())["userId"].get<std::uint64_t>();
+    cy.receive();
+    REQUIRE(ann.receive_type("user-joined"));
+
+    CHECK(admin("GET", "/admin/rooms") == std::make_pair(200, json{{"rooms", {"", "lobby"}}}));
+    CHECK(admin("GET", "/admin/users?room=lobby") ==
+          std::make_pair(200, json{{"room", "lobby"},
+                                   {"users",
+                                    {{{"userId", ann_id}, {"profile", {{"name", "Ann"}}}},
+                                     {{"userId", bo_id}, {"profile", {{"name", "Bo"}}}}}}}));
+    CHECK(admin("GET", "/admin/users").second["users"].size() == 1);
+
+    auto [sent, sent_body] = admin(
+        "POST", "/admin/send", R"({"to":)" + std::to_string(bo_id) + R"(,"message":{"type":"notice","text":"hi Bo"}})");
+    CHECK(sent == 200);
+    CHECK(*bo.receive() == json({{"type", "notice"}, {"text", "hi Bo"}}));
+    CHECK(admin("POST", "/admin/send", R"({"to":424242,"message":{"type":"notice"}})").first == 404);
+    CHECK(admin("POST", "/admin/broadcast", R"({"room":"lobby","message":{"type":"notice","text":"all"}})") ==
+          std::make_pair(200, json{{"sent", 2}}));
+    CHECK((*ann.receive())["text"] == "all");
+    CHECK((*bo.receive())["text"] == "all");
+
+    // Bad requests are refused with a reason, and nothing reaches anyone.
+    for (auto [target, body] : std::vector<std::pair<std::string, std::string>>{
+             {"/admin/send", "not json"},
+             {"/admin/send", R"({"to":"two","message":{"type":"x"}})"},
+             {"/admin/send", R"({"to":1})"},
+             {"/admin/send", R"({"to":1,"message":{"type":"login","userId":1,"users":[]}})"},
+             {"/admin/broadcast", R"({"room":"no/such","message":{"type":"x"}})"},
+             {"/admin/disconnect", R"({"userId":1,"code":1006})"}}) {
+        auto [status, reply] = admin("POST", target, body);
+        CHECK(status == 400);
+        CHECK(reply["error"]["code"] == "invalid-request");
+    }
+    CHECK(admin("GET", "/admin/users?room=%2F").first == 400);
+    CHECK(admin("GET", "/admin/send").first == 405);
+    CHECK(admin("POST", "/admin/rooms").first == 405);
+    CHECK(admin("GET", "/admin/nothing").first == 404);
+    CHECK(admin("GET", "/admin/rooms", {}, {}).first == 401);
+    CHECK(admin("GET", "/admin/rooms", {}, {{"Authorization", "Bearer let-me-i"}}).first == 401);
+    CHECK(admin("GET", "/admin/rooms", {}, {{"Authorization", "let-me-in"}}).first == 401);
+
+    CHECK(admin("POST", "/admin/disconnect", R"({"userId":)" + std::to_string(bo_id) + R"(,"reason":"be nice"})") ==
+          std::make_pair(200, json{{"disconnected", true}}));
+    CHECK(bo.wait_closed() == 4000);
+    // The next thing Ann hears: none of the refused requests reached her.
+    auto left = ann.receive();
+    REQUIRE(left);
+    CHECK(*left == json({{"type", "user-left"}, {"userId", bo_id}}));
+    CHECK(admin("POST", "/admin/disconnect", R"({"userId":)" + std::to_string(bo_id) + "}").first == 404);
+    // The static files are still served beside it.
+    CHECK(http_request(server.port, "GET", "/").status == 200);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("admin API is off without --admin-token-file", "[server][admin]") {
+    Server server;
+    CHECK(http_request(server.port, "GET", "/admin/rooms", {{"Authorization", "Bearer x"}}).status == 404);
+    CHECK(http_request(server.port, "POST", "/admin/disconnect", {{"Authorization", "Bearer x"}}).status == 405);
 }

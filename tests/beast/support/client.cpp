@@ -242,7 +242,7 @@ std::optional<nlohmann::json> WsClient::login(std::uint16_t port, std::string ta
 }
 
 HttpResult http_request(std::uint16_t port, std::string_view method, std::string_view target, const Headers& headers,
-                        std::chrono::milliseconds timeout) {
+                        std::chrono::milliseconds timeout, std::string_view body) {
     net::io_context io;
     tcp::socket socket(io);
     HttpResult out;
@@ -250,7 +250,9 @@ HttpResult http_request(std::uint16_t port, std::string_view method, std::string
         std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
     for (const auto& [name, value] : headers)
         request += name + ": " + value + "\r\n";
+    if (!body.empty()) request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     request += "\r\n";
+    request += body;
     bb::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);

@@ -99,9 +99,10 @@ struct HttpResult {
     std::string body;
 };
 
-/** One HTTP/1.1 request to 127.0.0.1:port with `target` sent verbatim (no normalisation). */
+/** One HTTP/1.1 request to 127.0.0.1:port with `target` sent verbatim (no normalisation), and `body` if any. */
 HttpResult http_request(std::uint16_t port, std::string_view method, std::string_view target,
-                        const Headers& headers = {}, std::chrono::milliseconds timeout = 5s);
+                        const Headers& headers = {}, std::chrono::milliseconds timeout = 5s,
+                        std::string_view body = {});
 
 /**
  * A raw-socket client: upgrade at "/", then send only the header of a masked
