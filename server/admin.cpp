@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "detail/constant_time.hpp"
 #include "web.hpp"
 
 namespace switchboard::server {
@@ -24,14 +25,6 @@ HttpResponse json_response(http::status status, const HttpRequest& request, cons
 
 HttpResponse failure(http::status status, const HttpRequest& request, std::string_view code, std::string message) {
     return json_response(status, request, {{"error", {{"code", code}, {"message", std::move(message)}}}});
-}
-
-bool equal_in_constant_time(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    unsigned char diff = 0;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-    return diff == 0;
 }
 
 /** The value of query parameter `name` in `query`, percent-decoded; nullopt when absent or malformed. */
@@ -68,7 +61,7 @@ public:
         if (path != "/admin" && path.rfind("/admin/", 0) != 0) return std::nullopt;
         auto auth = request[http::field::authorization];
         std::string_view given(auth.data(), auth.size());
-        if (given.rfind("Bearer ", 0) != 0 || !equal_in_constant_time(given.substr(7), token_)) {
+        if (given.rfind("Bearer ", 0) != 0 || !switchboard::detail::equal_in_constant_time(given.substr(7), token_)) {
             auto response = failure(http::status::unauthorized, request, "unauthorized",
                                     "send Authorization: Bearer <admin token>");
             response.set(http::field::www_authenticate, "Bearer");

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "detail/client_name.hpp"
+#include "detail/constant_time.hpp"
 #include "detail/hub_core.hpp"
 #include "detail/utf8.hpp"
 
@@ -46,15 +47,6 @@ std::string random_hex(std::size_t bytes) {
         out += digits[b & 15];
     }
     return out;
-}
-
-/** a == b, taking the same time wherever they differ (for secrets). */
-bool equal_in_constant_time(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    unsigned char diff = 0;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-    return diff == 0;
 }
 
 Payload error_payload(std::string_view code, std::string_view message, std::optional<std::string_view> request_type,
