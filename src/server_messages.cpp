@@ -1,6 +1,8 @@
 // The server's own messages that carry users: `login` and presence. Written
 // directly (the profiles inside are already compact JSON) rather than
 // through a DOM; docs/protocol.md is their contract.
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include "detail/directory.hpp"
@@ -16,17 +18,33 @@ Payload presence_message(Presence what, UserId id, const Profile& profile) {
 
 Payload login_message(UserId id, const Profile& profile, const std::vector<PresentUser>& present,
                       const LoginExtras& extras) {
+    // Written by hand: this runs once per join with the whole room in it.
+    auto append_id = [](std::string& out, UserId user) {
+        char digits[20];
+        out.append(digits, static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, user).ptr - digits));
+    };
     std::string out;
-    std::size_t size = 128 + extras.ice_servers.size() + extras.resume_token.size();
+    std::size_t size = 128 + extras.ice_servers.size() + extras.resume_token.size() + (profile ? profile->size() : 2);
     for (auto& user : present)
-        size += 24 + user.profile->size();
+        size += 48 + user.profile->size();
     out.reserve(size);
-    fmt::format_to(std::back_inserter(out), R"({{"type":"login","userId":{},"users":[)", id);
-    for (std::size_t i = 0; i < present.size(); ++i)
-        fmt::format_to(std::back_inserter(out), i ? ",{}" : "{}", present[i].id);
-    fmt::format_to(std::back_inserter(out), R"(],"profile":{},"profiles":{{)", profile ? *profile : "{}");
-    for (std::size_t i = 0; i < present.size(); ++i)
-        fmt::format_to(std::back_inserter(out), R"({}"{}":{})", i ? "," : "", present[i].id, *present[i].profile);
+    out += R"({"type":"login","userId":)";
+    append_id(out, id);
+    out += R"(,"users":[)";
+    for (std::size_t i = 0; i < present.size(); ++i) {
+        if (i) out += ',';
+        append_id(out, present[i].id);
+    }
+    out += R"(],"profile":)";
+    out += profile ? *profile : "{}";
+    out += R"(,"profiles":{)";
+    for (std::size_t i = 0; i < present.size(); ++i) {
+        if (i) out += ',';
+        out += '"';
+        append_id(out, present[i].id);
+        out += R"(":)";
+        out += *present[i].profile;
+    }
     out += '}';
     if (!extras.ice_servers.empty()) {
         out += R"(,"iceServers":)";
