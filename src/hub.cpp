@@ -75,9 +75,46 @@ Payload error_payload(std::string_view code, std::string_view message, std::opti
 }  // namespace
 
 HubCore::HubCore(Options opts)
-    : options(std::move(opts)), directory_(options.directory ? options.directory : make_local_directory()) {}
+    : options(std::move(opts)), directory_(options.directory ? options.directory : make_local_directory()) {
+    directory_->on_claim(
+        [this](UserId id, const std::string& room, std::string_view secret) { return claim(id, room, secret); });
+}
+
+std::optional<Directory::Claimed> HubCore::claim(UserId id, const std::string& room, std::string_view secret) {
+    std::string why;
+    bool not_here = false;
+    auto member = take_suspended(fmt::format("{}.{}", id, secret), room, why, not_here);
+    if (!member) return std::nullopt;
+    connections_open_.fetch_sub(1, std::memory_order_relaxed);
+    log(LogLevel::info, "user {} resumes on another node", id);
+    return Directory::Claimed{member->profile, member->release()};
+}
+
+std::shared_ptr<Member> HubCore::resume_from_elsewhere(UserId id, const std::string& room, std::string_view secret,
+                                                       std::shared_ptr<Connection> connection,
+                                                       const std::string& remote_address) {
+    auto claimed = directory_->claim_elsewhere(id, room, secret);
+    if (!claimed) return nullptr;
+    auto member = std::make_shared<Member>(id, room, std::move(connection), remote_address, claimed->profile,
+                                           options.limits.rate_burst);
+    if (!directory_->adopt(member)) {
+        // The directory has let it go (the others hear it left); this connection joins afresh.
+        log(LogLevel::warn, "user {} was handed over from another node but could not be taken in", id);
+        return nullptr;
+    }
+    connections_open_.fetch_add(1, std::memory_order_relaxed);
+    auto present = directory_->members(room);
+    present.erase(std::remove_if(present.begin(), present.end(), [&](auto& u) { return u.id == id; }), present.end());
+    const auto ice = ice_servers_for(*member);
+    const auto token = issue_resume_token(*member);
+    member->welcome(login_message(id, member->profile, present, {ice, token, true}), std::move(claimed->kept));
+    resumed_.fetch_add(1, std::memory_order_relaxed);
+    log(LogLevel::info, "user {} resumed in {}, handed over from another node", id, room_label(room));
+    return member;
+}
 
 HubCore::~HubCore() {
+    directory_->on_claim({});  // waits for a claim another node is making of a user here
     {
         std::lock_guard lock(resume_mutex_);
         stopping_ = true;
@@ -164,12 +201,21 @@ std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connecti
     started.store(true);
     if (!connection) throw std::invalid_argument("Hub::open needs a connection");
     std::string resume_refusal;
+    bool not_here = false;
     if (!resume_token.empty()) {
         if (options.resume_window.count() <= 0) {
             resume_refusal = "this server does not resume sessions; you joined as a new user";
-        } else if (auto old = take_suspended(resume_token, room, resume_refusal)) {
+        } else if (auto old = take_suspended(resume_token, room, resume_refusal, not_here)) {
             if (auto member = resume(old, connection)) return member;
             resume_refusal = "the session ended before it could be resumed; you joined as a new user";
+        } else if (auto dot = resume_token.find('.'); not_here) {
+            // Not waiting here: perhaps on another node of the cluster.
+            UserId id = 0;
+            auto [end, ec] = std::from_chars(resume_token.data(), resume_token.data() + dot, id);
+            if (ec == std::errc() && end == resume_token.data() + dot)
+                if (auto member =
+                        resume_from_elsewhere(id, room, resume_token.substr(dot + 1), connection, remote_address))
+                    return member;
         }
     }
     auto allocated = fixed_id ? fixed_id : directory_->allocate_id();
@@ -232,7 +278,8 @@ std::string HubCore::issue_resume_token(Member& member) {
     return fmt::format("{}.{}", member.id(), member.resume_secret);
 }
 
-std::shared_ptr<Member> HubCore::take_suspended(std::string_view token, const std::string& room, std::string& why) {
+std::shared_ptr<Member> HubCore::take_suspended(std::string_view token, const std::string& room, std::string& why,
+                                                bool& not_here) {
     const std::string unknown = fmt::format(
         "the resume token is unknown, was used already, or its {:g} s have passed; you joined as a new user",
         std::chrono::duration<double>(options.resume_window).count());
@@ -246,7 +293,8 @@ std::shared_ptr<Member> HubCore::take_suspended(std::string_view token, const st
     auto secret = token.substr(dot + 1);
     std::lock_guard lock(resume_mutex_);
     auto it = suspended_.find(id);
-    if (it == suspended_.end() || !equal_in_constant_time(secret, it->second.member->resume_secret)) {
+    not_here = it == suspended_.end();
+    if (not_here || !equal_in_constant_time(secret, it->second.member->resume_secret)) {
         why = unknown;
         return nullptr;
     }
@@ -278,7 +326,8 @@ std::shared_ptr<Member> HubCore::resume(const std::shared_ptr<Member>& old, std:
                   present.end());
     const auto ice = ice_servers_for(*member);
     const auto token = issue_resume_token(*member);
-    member->welcome(login_message(member->id(), member->profile, present, {ice, token, true}), old.get());
+    auto kept = old->hand_over(member.get());
+    member->welcome(login_message(member->id(), member->profile, present, {ice, token, true}), std::move(kept));
     resumed_.fetch_add(1, std::memory_order_relaxed);
     log(LogLevel::info, "user {} resumed in {}", member->id(), room_label(member->room()));
     return member;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -120,6 +121,39 @@ public:
      * False when no other node holds it.
      */
     virtual bool disconnect_elsewhere(UserId id, int code, std::string_view reason) = 0;
+
+    // ---- Resume on another node (a cluster; the defaults are for one process) ----
+
+    /** A user waiting to resume, handed from the node that held it to the one it came back to. */
+    struct Claimed {
+        Profile profile;
+        std::vector<Payload> kept;  ///< routed to it while it was away, in order
+    };
+    /**
+     * The hub's side of a claim from another node: take the user `id` out of
+     * waiting if `secret` and `room` match (the kept messages with it), or nullopt.
+     */
+    using ClaimHandler =
+        std::function<std::optional<Claimed>(UserId id, const std::string& room, std::string_view secret)>;
+
+    /** Set once, by the hub, before it serves. */
+    virtual void on_claim(ClaimHandler) {}
+
+    /**
+     * Ask the node that holds user `id` for it: if that node has it waiting
+     * to resume with `secret` in `room`, the user is now this node's (in
+     * Redis), and its profile and kept messages come back. nullopt otherwise.
+     */
+    virtual std::optional<Claimed> claim_elsewhere(UserId, const std::string&, std::string_view) {
+        return std::nullopt;
+    }
+
+    /**
+     * Take in `member`, claimed by claim_elsewhere, as joined here: nobody is
+     * told. Messages for it that arrived since the claim go to it now. False
+     * if that failed (it should then leave).
+     */
+    virtual bool adopt(const std::shared_ptr<Member>&) { return false; }
 
     /** Rooms with a user of this process. */
     virtual std::size_t room_count() const = 0;

@@ -70,8 +70,18 @@ private:
 
     /** After `gone` is set: out of the directory, the others told, the hook called. */
     void depart(Member& member);
-    /** The suspended user `token` names in `room`, taken out of waiting; or nullptr with `why` set. */
-    std::shared_ptr<Member> take_suspended(std::string_view token, const std::string& room, std::string& why);
+    /**
+     * The suspended user `token` names in `room`, taken out of waiting; or
+     * nullptr with `why` set, and `not_here` when no user of that ID waits here.
+     */
+    std::shared_ptr<Member> take_suspended(std::string_view token, const std::string& room, std::string& why,
+                                           bool& not_here);
+    /** Another node's resume for a user waiting here (Directory::on_claim). */
+    std::optional<Directory::Claimed> claim(UserId id, const std::string& room, std::string_view secret);
+    /** A resume for a user waiting on another node: claimed, taken in, welcomed; nullptr if not. */
+    std::shared_ptr<Member> resume_from_elsewhere(UserId id, const std::string& room, std::string_view secret,
+                                                  std::shared_ptr<Connection> connection,
+                                                  const std::string& remote_address);
     /** `old`'s user, back on `connection`; nullptr if it can no longer be (it left meanwhile). */
     std::shared_ptr<Member> resume(const std::shared_ptr<Member>& old, std::shared_ptr<Connection> connection);
     /** A fresh single-use resume token for `id`, remembered on the member. */

@@ -58,6 +58,7 @@ public:
                     pending_.push_back(std::move(message));
                     return;
                 case State::suspended:
+                case State::gone:
                     return;
                 case State::moved:
                     lock.unlock();
@@ -92,6 +93,8 @@ public:
                     kept_bytes_ += message->size();
                     pending_.push_back(std::move(message));
                     return true;
+                case State::gone:
+                    return false;
                 case State::moved:
                     lock.unlock();
                     return successor_->offer(std::move(message));
@@ -103,16 +106,13 @@ public:
     }
 
     /**
-     * Send `login`, then what `predecessor` kept while suspended (a resumed
-     * user's earlier self, handed over here), then whatever arrived for this
-     * user meanwhile, in order.
+     * Send `login`, then what was kept for a resumed user while it was away,
+     * then whatever arrived for this user meanwhile, in order.
      */
-    void welcome(Payload login, Member* predecessor = nullptr) {
+    void welcome(Payload login, std::vector<Payload> kept = {}) {
         connection->send(std::move(login));
-        if (predecessor) {
-            for (auto& m : predecessor->hand_over(this))
-                connection->send(std::move(m));
-        }
+        for (auto& m : kept)
+            connection->send(std::move(m));
         for (;;) {
             std::vector<Payload> batch;
             {
@@ -151,6 +151,18 @@ public:
         return overflowed_;
     }
 
+    /**
+     * A suspended user's kept messages, once, for a node that took it over:
+     * from now on it takes nothing (the node's routing sends on elsewhere).
+     */
+    std::vector<Payload> release() {
+        std::unique_lock lock(mutex_);
+        state_.store(State::gone, std::memory_order_release);
+        std::vector<Payload> kept;
+        kept.swap(pending_);
+        return kept;
+    }
+
     /** A suspended user's kept messages, once: from now on everything goes to `successor`. */
     std::vector<Payload> hand_over(Member* successor) {
         std::unique_lock lock(mutex_);
@@ -178,7 +190,7 @@ public:
     std::shared_ptr<Member> keep_successor;
 
 private:
-    enum class State { welcoming, open, suspended, moved };
+    enum class State { welcoming, open, suspended, moved, gone };
     std::atomic<State> state_{State::welcoming};
     /** One lock for both: pending_ is used only before `login` or while suspended, the bucket only while open. */
     std::mutex mutex_;

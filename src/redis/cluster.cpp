@@ -44,6 +44,8 @@ using switchboard::detail::Payload;
 using switchboard::detail::Presence;
 using switchboard::detail::presence_message;
 using switchboard::detail::Profile;
+using Claimed = switchboard::detail::Directory::Claimed;
+using ClaimHandler = switchboard::detail::Directory::ClaimHandler;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -218,7 +220,13 @@ public:
             }
         }
         if (target) return target->offer(message) ? Delivery::delivered : Delivery::refused;
-        if (node == node_id_.load()) return Delivery::no_such_user;  // ours, but not joined here (yet or any more)
+        if (node == node_id_.load()) {
+            std::lock_guard lock(mutex_);
+            auto arriving = arriving_.find(to);                              // resumed here, being taken in
+            if (arriving == arriving_.end()) return Delivery::no_such_user;  // ours, but not joined here
+            arriving->second.push_back(message);
+            return Delivery::delivered;
+        }
         sent_.fetch_add(1, std::memory_order_relaxed);
         net::post(io_, [this, node, to, room, message] { forward(node, to, room, message); });
         return Delivery::delivered;
@@ -306,6 +314,109 @@ public:
         return answered.wait_for(options_.timeout * 2) == std::future_status::ready && answered.get();
     }
 
+    void on_claim(ClaimHandler handler) override {
+        std::lock_guard lock(claim_mutex_);  // waits for a claim being handled: the hub may be going away
+        claim_handler_ = std::move(handler);
+    }
+
+    std::optional<Claimed> claim_elsewhere(UserId id, const std::string& room, std::string_view secret) override {
+        if (std::this_thread::get_id() == thread_.get_id() || !serving()) return std::nullopt;
+        auto where = locate(id);
+        if (!where || where->first == node_id_.load() || where->second != room) return std::nullopt;
+        auto claim = std::make_shared<PendingClaim>();
+        claim->id = id;
+        auto answered = claim->result.get_future();
+        const auto nonce = ++claim_nonce_;
+        {
+            std::lock_guard lock(claims_mutex_);
+            claims_[nonce] = claim;
+        }
+        {
+            // From now on, routed messages for it that reach this node wait for it.
+            std::lock_guard lock(mutex_);
+            arriving_[id];
+        }
+        auto not_coming = [this, id] {
+            std::lock_guard lock(mutex_);
+            arriving_.erase(id);
+        };
+        auto text = detail::claim_text({id, node_id_.load(), nonce, secret, room});
+        net::post(io_, [this, node = where->first, text = std::move(text), nonce] {
+            auto nobody = [this, nonce] {
+                std::lock_guard lock(claims_mutex_);
+                auto it = claims_.find(nonce);
+                if (it == claims_.end() || it->second->settled) return;
+                it->second->settled = true;
+                it->second->result.set_value(std::nullopt);
+                claims_.erase(it);
+            };
+            if (!commands_ || !redis_connected_) return nobody();
+            commands_->command({"PUBLISH", node_channel(node), text}, [nobody](std::optional<Reply> reply) {
+                if (!reply || reply->error() || reply->integer == 0) nobody();
+            });
+        });
+        if (answered.wait_for(options_.timeout * 2) != std::future_status::ready) {
+            std::lock_guard lock(claims_mutex_);
+            if (!claim->settled) {
+                claim->abandoned = true;
+                not_coming();
+                return std::nullopt;
+            }
+        }
+        auto result = answered.get();
+        if (!result) not_coming();
+        return result;
+    }
+
+    bool adopt(const std::shared_ptr<Member>& member) override {
+        auto done = std::make_shared<std::promise<bool>>();
+        auto adopted = done->get_future();
+        const auto id = member->id();
+        {
+            std::lock_guard lock(mutex_);
+            ++rooms_[member->room()].joining;
+        }
+        net::post(io_, [this, member, done, id] {
+            auto finish = [this, member, done, id] {
+                std::vector<Payload> arrived;
+                bool ok = false;
+                {
+                    std::lock_guard lock(mutex_);
+                    auto it = rooms_.find(member->room());
+                    if (it != rooms_.end()) {
+                        auto& room = it->second;
+                        --room.joining;
+                        if (room.initialized && lease_ok()) {
+                            member->join_seq = room.seq;
+                            room.members[id] = {node_id_.load(), member->profile};
+                            room.local[id] = member;
+                            local_[id] = member;
+                            ok = true;
+                        }
+                        if (!ok) drop_if_unused(it);
+                    }
+                    if (auto q = arriving_.find(id); q != arriving_.end()) {
+                        arrived = std::move(q->second);
+                        arriving_.erase(q);
+                    }
+                }
+                if (!ok) run_leave(id, node_id_);
+                for (auto& m : arrived)
+                    member->offer(std::move(m));
+                done->set_value(ok);
+            };
+            bool known = false;
+            {
+                std::lock_guard lock(mutex_);
+                auto it = rooms_.find(member->room());
+                known = it != rooms_.end() && it->second.initialized && !it->second.resyncing;
+            }
+            if (known) return finish();
+            resync(member->room(), finish);
+        });
+        return adopted.wait_for(options_.timeout * 2) == std::future_status::ready && adopted.get();
+    }
+
     std::size_t room_count() const override {
         std::lock_guard lock(mutex_);
         std::size_t n = 0;
@@ -338,6 +449,13 @@ private:
         bool done = false;
         bool abandoned = false;
         JoinOutcome outcome;
+    };
+
+    struct PendingClaim {
+        UserId id = 0;
+        std::promise<std::optional<Claimed>> result;
+        bool settled = false;    ///< result set (under claims_mutex_)
+        bool abandoned = false;  ///< the claimant stopped waiting
     };
 
     struct Channel {
@@ -609,7 +727,10 @@ private:
         room.seq = e.seq;
         room.history.push_back(e);
         if (room.history.size() > history_limit) room.history.pop_front();
-        if (e.joined) {
+        if (e.moved) {
+            // Resumed on another node: routing changes, presence does not.
+            if (auto m = room.members.find(e.id); m != room.members.end()) m->second.node = e.node;
+        } else if (e.joined) {
             auto& user = room.members[e.id] = {e.node, std::make_shared<const std::string>(e.profile)};
             tell_room(room, presence_message(Presence::joined, e.id, user.profile), e.id, e.seq, out);
         } else {
@@ -690,7 +811,7 @@ private:
                 } else if (!room.history.empty() && room.history.front().seq <= seq + 1) {
                     // Events after `seq` were applied before this answer came: replay them to the newcomer.
                     for (auto& e : room.history)
-                        if (e.seq > seq && e.id != member->id())
+                        if (e.seq > seq && e.id != member->id() && !e.moved)
                             deliveries.emplace_back(member,
                                                     presence_message(e.joined ? Presence::joined : Presence::left, e.id,
                                                                      std::make_shared<const std::string>(e.profile)));
@@ -785,6 +906,16 @@ private:
             if (heartbeat_pending_ && text == heartbeat_text_) heartbeat_pending_ = false;
             return;
         }
+        if (text.rfind("c ", 0) == 0) {
+            auto claim = detail::parse_claim(text);
+            if (!claim) return log(LogLevel::warn, "dropped a malformed claim on {}", channel);
+            return handle_claim(*claim);
+        }
+        if (text.rfind("C ", 0) == 0) {
+            auto answer = detail::parse_claim_answer(text);
+            if (!answer) return log(LogLevel::warn, "dropped a malformed claim answer on {}", channel);
+            return handle_claim_answer(std::move(*answer));
+        }
         if (text.rfind("k ", 0) == 0) {
             auto kick = detail::parse_disconnect(text);
             if (!kick) return log(LogLevel::warn, "dropped a malformed disconnect on {}", channel);
@@ -799,13 +930,90 @@ private:
         if (!routed) return log(LogLevel::warn, "dropped a malformed message on {}", channel);
         received_.fetch_add(1, std::memory_order_relaxed);
         std::shared_ptr<Member> target;
+        auto message = std::make_shared<const std::string>(routed->message);
         {
             std::lock_guard lock(mutex_);
             auto it = local_.find(routed->to);
-            if (it != local_.end() && it->second->room() == routed->room) target = it->second;
+            if (it != local_.end() && it->second->room() == routed->room) {
+                target = it->second;
+            } else if (auto arriving = arriving_.find(routed->to); arriving != arriving_.end()) {
+                return arriving->second.push_back(std::move(message));  // resumed here, being taken in
+            }
         }
-        if (!target || !target->offer(std::make_shared<const std::string>(routed->message)))
-            drops_.fetch_add(1, std::memory_order_relaxed);
+        if (!target) {
+            // Resumed on another node a moment ago: send it on, until every node routes there.
+            if (auto moved = moved_.find(routed->to); moved != moved_.end())
+                return forward(moved->second.first, routed->to, std::string(routed->room), message);
+        }
+        if (!target || !target->offer(std::move(message))) drops_.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    // ---- Resume on another node (cluster thread) ----
+
+    /** Another node has a resume for a user that may be waiting here. */
+    void handle_claim(const detail::Claim& claim) {
+        const std::string room(claim.room);
+        const auto id = claim.id, to = claim.node, nonce = claim.nonce;
+        std::optional<Claimed> claimed;
+        {
+            std::lock_guard lock(claim_mutex_);
+            if (claim_handler_) claimed = claim_handler_(id, room, claim.secret);
+        }
+        auto answer = [this, to](const detail::ClaimAnswer& a) {
+            if (commands_)
+                commands_->command({"PUBLISH", node_channel(to), detail::claim_answer_text(a)},
+                                   [](std::optional<Reply>) {});
+        };
+        if (!claimed) return answer({nonce, false, {}, {}});
+        // It is no longer ours: nobody is told; what still comes here goes on to `to`.
+        {
+            std::lock_guard lock(mutex_);
+            local_.erase(id);
+            if (auto r = rooms_.find(room); r != rooms_.end()) {
+                r->second.local.erase(id);
+                if (auto m = r->second.members.find(id); m != r->second.members.end()) m->second.node = to;
+                drop_if_unused(r);
+            }
+        }
+        moved_[id] = {to, Clock::now() + std::chrono::seconds(10)};
+        const auto own = node_id_.load();
+        eval(detail::scripts::move_user, {std::to_string(id), std::to_string(own), std::to_string(to)},
+             [this, id, own, to, nonce, answer, claimed = std::move(*claimed)](std::optional<Reply> reply) {
+                 if (!reply || reply->as_integer(0) != 1) {
+                     log(LogLevel::warn, "could not hand user {} over to node {}: it leaves", id, to);
+                     moved_.erase(id);
+                     answer({nonce, false, {}, {}});
+                     return run_leave(id, own);
+                 }
+                 detail::ClaimAnswer a{nonce, true, *claimed.profile, {}};
+                 for (auto& m : claimed.kept)
+                     a.kept.push_back(*m);
+                 answer(a);
+             });
+    }
+
+    /** The answer to a claim this node made. */
+    void handle_claim_answer(detail::ClaimAnswer answer) {
+        std::shared_ptr<PendingClaim> claim;
+        {
+            std::lock_guard lock(claims_mutex_);
+            auto it = claims_.find(answer.nonce);
+            if (it == claims_.end()) return;
+            claim = it->second;
+            claims_.erase(it);
+            if (claim->settled) return;
+            claim->settled = true;
+            if (claim->abandoned) {
+                // The user was handed to us after we stopped waiting: let it go.
+                if (answer.granted) run_leave(claim->id, node_id_);
+                return;
+            }
+        }
+        if (!answer.granted) return claim->result.set_value(std::nullopt);
+        Claimed c{std::make_shared<const std::string>(std::move(answer.profile)), {}};
+        for (auto& m : answer.kept)
+            c.kept.push_back(std::make_shared<const std::string>(std::move(m)));
+        claim->result.set_value(std::move(c));
     }
 
     // ---- Lease, heartbeat, fencing (cluster thread) ----
@@ -906,6 +1114,8 @@ private:
         sweep_timer_.expires_after(std::chrono::seconds(2));
         sweep_timer_.async_wait([this](boost::system::error_code ec) {
             if (ec) return;
+            for (auto it = moved_.begin(); it != moved_.end();)
+                it = it->second.second < Clock::now() ? moved_.erase(it) : std::next(it);
             const auto prefix = key("ch:room:");
             std::vector<std::string> unused;
             {
@@ -941,7 +1151,18 @@ private:
     std::atomic<std::uint64_t> node_id_{0}, nodes_alive_{0}, reconnects_{0}, fenced_{0}, reaped_{0};
     std::atomic<std::uint64_t> sent_{0}, received_{0}, drops_{0};
 
+    // Resume on another node.
+    std::mutex claim_mutex_;
+    ClaimHandler claim_handler_;
+    std::mutex claims_mutex_;
+    std::unordered_map<std::uint64_t, std::shared_ptr<PendingClaim>> claims_;
+    std::atomic<std::uint64_t> claim_nonce_{0};
+    /** Under mutex_: users claimed by this node, not taken in yet, and the messages routed to them meanwhile. */
+    std::unordered_map<UserId, std::vector<Payload>> arriving_;
+
     // The cluster thread's own.
+    /** Users that resumed on another node lately: node, and until when messages are sent on. */
+    std::unordered_map<UserId, std::pair<std::uint64_t, Clock::time_point>> moved_;
     std::shared_ptr<AsyncConnection> commands_, subscriber_;
     std::unordered_map<std::string, Channel> channels_;
     std::vector<UserId> pending_leaves_;

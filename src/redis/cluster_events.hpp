@@ -8,14 +8,20 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <switchboard/hub.hpp>
 
 namespace switchboard::redis::detail {
 
-/** "j <seq> <id> <node> <profile>" or "l <seq> <id>" on a room's channel. */
+/**
+ * "j <seq> <id> <node> <profile>", "l <seq> <id>", or "m <seq> <id> <node>"
+ * (the user resumed on another node: routing changes, presence does not) on
+ * a room's channel.
+ */
 struct RoomEvent {
     bool joined = false;
+    bool moved = false;  ///< "m": `node` is where the user is now
     std::uint64_t seq = 0;
     UserId id = 0;
     std::uint64_t node = 0;  ///< joins only
@@ -36,7 +42,35 @@ struct Disconnect {
     std::string_view reason;  ///< valid UTF-8, at most 123 bytes
 };
 
+/**
+ * "c <id> <node> <nonce> <secret> <room>" on a node's channel: node `node`
+ * has a resume for user `id`, a user this node holds waiting to resume.
+ */
+struct Claim {
+    UserId id = 0;
+    std::uint64_t node = 0;
+    std::uint64_t nonce = 0;
+    std::string_view secret;  ///< 32 lower-case hex digits
+    std::string_view room;
+};
+
+/**
+ * The answer, on the claiming node's channel: "C <nonce> no", or
+ * "C <nonce> ok <count>\n<profile>\n" then `count` kept messages, each
+ * "<length>\n<bytes>".
+ */
+struct ClaimAnswer {
+    std::uint64_t nonce = 0;
+    bool granted = false;
+    std::string profile;
+    std::vector<std::string> kept;
+};
+
 std::optional<RoomEvent> parse_room_event(std::string_view text);
+std::optional<Claim> parse_claim(std::string_view text);
+std::string claim_text(const Claim& claim);
+std::optional<ClaimAnswer> parse_claim_answer(std::string_view text);
+std::string claim_answer_text(const ClaimAnswer& answer);
 std::optional<Disconnect> parse_disconnect(std::string_view text);
 /** The text parse_disconnect reads back. */
 std::string disconnect_text(UserId id, int code, std::string_view reason);

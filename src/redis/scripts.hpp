@@ -16,9 +16,12 @@
 //   P opener               hash: room -> the client address that opened it
 //   P addr:<a>             hash: c = users of address a, r = rooms it opened
 //
-// Channels: P ch:room:<r> carries "j <seq> <id> <node> <profile>" and "l <seq> <id>";
+// Channels: P ch:room:<r> carries "j <seq> <id> <node> <profile>", "l <seq> <id>"
+// and "m <seq> <id> <node>" (resumed on another node);
 // P ch:node:<n> carries "d <to> <room>\n<message>" (a routed message),
-// "k <id> <code> <reason>" (close that user's connection: host control) and
+// "k <id> <code> <reason>" (close that user's connection: host control),
+// "c ..." and "C ..." (a resume that reached another node: the claim and its
+// answer, see cluster_events.hpp) and
 // "h <nonce>" (the node's own heartbeat, published to hear it back).
 #pragma once
 
@@ -187,6 +190,28 @@ return redis.call('INCRBY', k, tonumber(ARGV[2]))
 inline constexpr const char* snapshot = R"lua(
 local seq = tonumber(redis.call('GET', P .. 'seq:' .. ARGV[2]) or '0')
 return with_profiles({seq}, redis.call('HGETALL', P .. 'room:' .. ARGV[2]))
+)lua";
+
+/**
+ * ARGV: P, id, from node, to node. The user resumed on another node: its
+ * records move there, and the room hears "m <seq> <id> <to>" (routing
+ * changes; presence does not). Returns 1, or 0 when `from` does not hold it
+ * or `to` has no lease.
+ */
+inline constexpr const char* move_user = R"lua(
+local id, from, to = ARGV[2], ARGV[3], ARGV[4]
+local record = redis.call('HGET', P .. 'users', id)
+if not record or string.sub(record, 1, #from + 1) ~= from .. '|' then return 0 end
+if not redis.call('ZSCORE', P .. 'nodes', to) then return 0 end
+local rest = string.sub(record, #from + 2)
+local room = string.sub(rest, 1, string.find(rest, '|', 1, true) - 1)
+redis.call('HSET', P .. 'users', id, to .. '|' .. rest)
+redis.call('SREM', P .. 'node:' .. from .. ':users', id)
+redis.call('SADD', P .. 'node:' .. to .. ':users', id)
+redis.call('HSET', P .. 'room:' .. room, id, to)
+local seq = redis.call('INCR', P .. 'seq:' .. room)
+redis.call('PUBLISH', P .. 'ch:room:' .. room, 'm ' .. seq .. ' ' .. id .. ' ' .. to)
+return 1
 )lua";
 
 /** ARGV: P. The rooms with a user, on any node. */

@@ -1,7 +1,7 @@
 // cluster_text_fuzz: what switchboard::redis reads from outside its process
 // (src/redis/redis_url.hpp, src/redis/cluster_events.hpp), on any bytes.
 //
-// Input: byte 0 picks the parser (mod 4), the rest is the text.
+// Input: byte 0 picks the parser (mod 6), the rest is the text.
 //   0  parse_redis_url: an accepted URL has a host of allowed characters
 //      (or an IPv6 literal), port 1-65535, db 0-15; rebuilt from its fields
 //      (user and password %-escaped) it parses to the same fields.
@@ -15,6 +15,10 @@
 //   3  parse_disconnect: an accepted request has a close code an
 //      application may send (1000, 3000-4999) and a reason of at most 123
 //      bytes; written back with disconnect_text, it is exactly the input.
+//   4  parse_claim: an accepted claim has a 32-digit secret, a room name and
+//      a node; written back with claim_text, it is exactly the input.
+//   5  parse_claim_answer: a granted answer's profile is a JSON object and no
+//      kept message is empty; written back, it reads back the same.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -108,12 +112,32 @@ void check_disconnect(std::string_view text) {
     FUZZ_CHECK(disconnect_text(d->id, d->code, d->reason) == text, "written back differently: " + printable(text));
 }
 
+void check_claim(std::string_view text) {
+    auto c = parse_claim(text);
+    if (!c) return;
+    FUZZ_CHECK(c->secret.size() == 32 && c->room.size() <= 64 && c->node != 0,
+               "bad claim accepted: " + printable(text));
+    FUZZ_CHECK(claim_text(*c) == text, "claim written back differently: " + printable(text));
+}
+
+void check_claim_answer(std::string_view text) {
+    auto a = parse_claim_answer(text);
+    if (!a) return;
+    FUZZ_CHECK(!a->granted || (!a->profile.empty() && a->profile.front() == '{'), "profile not an object");
+    for (auto& m : a->kept)
+        FUZZ_CHECK(!m.empty(), "an empty kept message: " + printable(text));
+    auto again = parse_claim_answer(claim_answer_text(*a));
+    FUZZ_CHECK(again && again->nonce == a->nonce && again->granted == a->granted && again->profile == a->profile &&
+                   again->kept == a->kept,
+               "written back, " + printable(text) + " reads differently");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
-    switch (data[0] % 4) {
+    switch (data[0] % 6) {
         case 0:
             check_url(text);
             break;
@@ -125,6 +149,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             break;
         case 3:
             check_disconnect(text);
+            break;
+        case 4:
+            check_claim(text);
+            break;
+        case 5:
+            check_claim_answer(text);
             break;
     }
     return 0;

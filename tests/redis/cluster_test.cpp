@@ -463,6 +463,90 @@ TEST_CASE("cluster: host control through one node's admin API covers users on ev
     fs::remove_all(dir);
 }
 
+TEST_CASE("cluster: a user whose connection broke resumes on another node; nobody hears of it", "[cluster][resume]") {
+    RedisServer redis;
+    Node n1(redis), n2(redis), n3(redis);
+    auto a = join(n1);
+    auto b = join(n3);
+    expect_presence(a, "user-joined", b.id());
+    const auto id = a.id();
+    const auto token = a.login["resume"].get<std::string>();
+    a.ws.reset();  // the connection breaks: no close frame
+    // Routed to it while it is away: n1 keeps these.
+    for (int n = 1; n <= 3; ++n)
+        REQUIRE(b.ws->send(R"({"type":"peer-candidate","candidate":null,"n":)" + std::to_string(n) + R"(,"to":)" +
+                           std::to_string(id) + "}"));
+    // Give the messages time to reach n1 before the resume reaches n2.
+    std::this_thread::sleep_for(300ms);
+
+    User back;
+    auto login = back.ws->login(n2.port, "/room/r?resume=" + token);
+    REQUIRE(login);
+    back.login = *login;
+    CHECK(back.id() == id);
+    CHECK(back.login.value("resumed", false));
+    CHECK(back.users() == std::vector<std::uint64_t>{b.id()});
+    for (int n = 1; n <= 3; ++n) {
+        auto kept = back.ws->receive();
+        REQUIRE(kept);
+        INFO(kept->dump());
+        CHECK((*kept)["n"] == n);
+        CHECK((*kept)["from"] == b.id());
+    }
+    // Routing follows it to n2, and b heard nothing of the move.
+    expect_nothing_before_marker(back, b);
+    expect_nothing_before_marker(b, back);
+    CHECK(http_request(n2.port, "GET", "/metrics").body.find("switchboard_sessions_resumed_total 1") !=
+          std::string::npos);
+    CHECK(http_request(n1.port, "GET", "/metrics").body.find("switchboard_sessions_suspended 0") != std::string::npos);
+    // A newcomer on n1 sees it in the room, on its new node.
+    auto c = join(n1);
+    auto expected = std::vector<std::uint64_t>{id, b.id()};
+    std::sort(expected.begin(), expected.end());
+    CHECK(c.users() == expected);
+    expect_presence(back, "user-joined", c.id());
+    expect_presence(b, "user-joined", c.id());
+    expect_nothing_before_marker(back, c);
+    // It leaves as any user does: once.
+    CHECK(back.ws->close());
+    expect_presence(b, "user-left", id);
+    expect_presence(c, "user-left", id);
+    expect_nothing_before_marker(b, c);
+}
+
+TEST_CASE("cluster: a resume token is used once across nodes; a wrong one joins afresh", "[cluster][resume]") {
+    RedisServer redis;
+    Node n1(redis), n2(redis);
+    auto a = join(n1);
+    auto b = join(n2);
+    expect_presence(a, "user-joined", b.id());
+    const auto id = b.id();
+    auto token = b.login["resume"].get<std::string>();
+    b.ws.reset();
+    auto wrong = token;
+    wrong.back() = wrong.back() == '0' ? '1' : '0';
+    User impostor;
+    auto login = impostor.ws->login(n1.port, "/room/r?resume=" + wrong);
+    REQUIRE(login);
+    CHECK((*login)["userId"] != id);
+    CHECK_FALSE(login->contains("resumed"));
+    auto refusal = impostor.ws->receive();
+    REQUIRE(refusal);
+    CHECK((*refusal)["code"] == "resume-failed");
+    expect_presence(a, "user-joined", impostor.id());
+
+    User back;
+    login = back.ws->login(n1.port, "/room/r?resume=" + token);
+    REQUIRE(login);
+    CHECK((*login)["userId"] == id);
+    CHECK((*login)["resumed"] == true);
+    back.ws.reset();
+    User again;
+    login = again.ws->login(n2.port, "/room/r?resume=" + token);  // the old token, used already
+    REQUIRE(login);
+    CHECK((*login)["userId"] != id);
+}
+
 TEST_CASE("cluster: flags need --redis; a bad URL fails at start", "[cluster]") {
     ChildProcess lease({SWITCHBOARD_SERVER_EXE, "--node-lease", "2"});
     CHECK(lease.wait() == 2);

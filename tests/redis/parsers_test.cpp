@@ -67,8 +67,14 @@ TEST_CASE("room events: joins and leaves, nothing else", "[redis]") {
     CHECK(!left->joined);
     CHECK(left->seq == 18);
     CHECK(left->id == 42);
-    for (const char* bad : {"", "j", "j ", "j 1 2", "j 1 2 ", "l 1", "l 1 2 3", "x 1 2", "j 0 2 3", "j -1 2 3",
-                            "l 1 9007199254740992", "j 1 2 3 ", "j 1  2 3", "l 01x 2", "J 1 2 3"}) {
+    auto moved = parse_room_event("m 20 43 5");
+    REQUIRE(moved);
+    CHECK(moved->moved);
+    CHECK(!moved->joined);
+    CHECK(moved->node == 5);
+    for (const char* bad :
+         {"", "j", "j ", "j 1 2", "j 1 2 ", "l 1", "l 1 2 3", "x 1 2", "j 0 2 3", "j -1 2 3", "m 1 2", "m 1 2 0",
+          "m 1 2 3 {}", "l 1 9007199254740992", "j 1 2 3 ", "j 1  2 3", "l 01x 2", "J 1 2 3"}) {
         INFO(bad);
         CHECK(!parse_room_event(bad));
     }
@@ -88,5 +94,35 @@ TEST_CASE("routed messages: recipient, room, the message untouched", "[redis]") 
                             "d 9007199254740992 r\n{}"}) {
         INFO(bad);
         CHECK(!parse_routed_message(bad));
+    }
+}
+
+TEST_CASE("claims and their answers: what a resume on another node sends", "[redis]") {
+    const std::string secret(32, 'a');
+    const std::string text = "c 7 2 99 " + secret + " lobby";  // the claim's views point into it
+    auto c = parse_claim(text);
+    REQUIRE(c);
+    CHECK(c->id == 7);
+    CHECK(c->node == 2);
+    CHECK(c->nonce == 99);
+    CHECK(c->room == "lobby");
+    CHECK(parse_claim("c 7 2 99 " + secret + " ")->room.empty());  // the default room
+    for (std::string bad : {"c 7 2 99 " + secret, "c 7 0 99 " + secret + " r", "c 7 2 99 " + secret + "A r",
+                            "c 7 2 99 " + std::string(32, 'g') + " r", "c 7 2 99 " + secret + " no/room"}) {
+        INFO(bad);
+        CHECK(!parse_claim(bad));
+    }
+    switchboard::redis::detail::ClaimAnswer a{5, true, R"({"name":"Ann"})", {"{\"from\":1}", "x\ny"}};
+    auto back = parse_claim_answer(claim_answer_text(a));
+    REQUIRE(back);
+    CHECK(back->granted);
+    CHECK(back->profile == R"({"name":"Ann"})");
+    CHECK(back->kept == std::vector<std::string>{"{\"from\":1}", "x\ny"});
+    auto no = parse_claim_answer("C 5 no");
+    REQUIRE(no);
+    CHECK(!no->granted);
+    for (const char* bad : {"C 5", "C 5 ok 1\n{}\n", "C 5 ok 0\n[]\n", "C 5 ok 1\n{}\n3\nab", "C 5 ok 0\n{}\nextra"}) {
+        INFO(bad);
+        CHECK(!parse_claim_answer(bad));
     }
 }
