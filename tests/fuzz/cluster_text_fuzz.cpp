@@ -5,8 +5,8 @@
 //   0  parse_redis_url: an accepted URL has a host of allowed characters
 //      (or an IPv6 literal), port 1-65535, db 0-15; rebuilt from its fields
 //      (user and password %-escaped) it parses to the same fields.
-//   1  parse_room_event: an accepted event, written back ("j seq id node" or
-//      "l seq id"), is exactly the input up to the profile: one spelling per
+//   1  parse_room_event: an accepted event, written back ("j seq id node",
+//      "m seq id node" or "l seq id"), is exactly the input up to the profile: one spelling per
 //      event; seq >= 1, IDs within 2^53-1. A join's profile is a JSON
 //      object, and the event written back with it reads back the same.
 //   2  parse_routed_message: an accepted message, written back with
@@ -76,11 +76,12 @@ void check_room_event(std::string_view text) {
     FUZZ_CHECK(e->seq >= 1, "seq 0 accepted: " + printable(text));
     FUZZ_CHECK(e->id <= switchboard::max_user_id, "id too large: " + printable(text));
     std::string again =
-        e->joined ? "j " + std::to_string(e->seq) + " " + std::to_string(e->id) + " " + std::to_string(e->node)
-                  : "l " + std::to_string(e->seq) + " " + std::to_string(e->id);
+        e->joined  ? "j " + std::to_string(e->seq) + " " + std::to_string(e->id) + " " + std::to_string(e->node)
+        : e->moved ? "m " + std::to_string(e->seq) + " " + std::to_string(e->id) + " " + std::to_string(e->node)
+                   : "l " + std::to_string(e->seq) + " " + std::to_string(e->id);
     FUZZ_CHECK(text.substr(0, again.size()) == again, "read " + printable(text) + " as " + printable(again));
     if (!e->joined) {
-        FUZZ_CHECK(text.size() == again.size(), "a leave with more: " + printable(text));
+        FUZZ_CHECK(text.size() == again.size(), "a leave or move with more: " + printable(text));
         return;
     }
     FUZZ_CHECK(!e->profile.empty() && e->profile.front() == '{', "profile not an object: " + printable(text));

@@ -10,7 +10,8 @@
 //   which must throw std::logic_error while ID 0 is in use).
 // Limits are small (4 users a room, 2 rooms) so refusals happen. After every
 // operation, each participant must have received exactly what the model
-// predicts, in order: `login` once and first with the users already there,
+// predicts, in order: `login` once and first with the users already there
+// (their profiles, and a well-formed resume token for a remote user),
 // `user-joined`/`user-left` once for each other user of its room, the routed
 // message (without `to`, with the sender's `from`) or the error with its
 // code; a refused join gets only its error (and a close with 1013); nothing
@@ -101,7 +102,21 @@ const Template templates[] = {
 constexpr std::size_t template_count = sizeof templates / sizeof templates[0];
 
 json presence(const char* type, UserId id) {
+    if (std::string_view(type) == "user-joined") return {{"type", type}, {"userId", id}, {"profile", json::object()}};
     return {{"type", type}, {"userId", id}};
+}
+
+/** `got` with a well-formed resume token ("<userId>.<32 hex>") replaced by "<token>", as the model expects it. */
+json without_token(json got) {
+    auto token = got.find("resume");
+    if (got.value("type", "") != "login" || token == got.end() || !token->is_string()) return got;
+    const auto& t = token->get_ref<const std::string&>();
+    const auto prefix = std::to_string(got.value("userId", UserId(0))) + ".";
+    bool ok = t.size() == prefix.size() + 32 && t.compare(0, prefix.size(), prefix) == 0;
+    for (std::size_t i = prefix.size(); ok && i < t.size(); ++i)
+        ok = (t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'f');
+    if (ok) *token = "<token>";
+    return got;
 }
 
 class World {
@@ -316,7 +331,12 @@ private:
                 q->expected.push_back(presence("user-joined", id));
             }
         std::sort(present.begin(), present.end());
-        p.expected.push_back({{"type", "login"}, {"userId", id}, {"users", present}});
+        json login = {{"type", "login"}, {"userId", id}, {"users", present}, {"profile", json::object()}};
+        auto& profiles = login["profiles"] = json::object();
+        for (auto other : present)
+            profiles[std::to_string(other)] = json::object();
+        if (!p.local) login["resume"] = "<token>";  // remote users may resume; a local participant cannot
+        p.expected.push_back(std::move(login));
         ++total_;
     }
 
@@ -354,7 +374,7 @@ private:
             Participant& p = *q;
             std::vector<json> got;
             for (std::size_t i = p.seen; i < inbox_size(p); ++i)
-                got.push_back(message_at(p, i));
+                got.push_back(without_token(message_at(p, i)));
             bool same = got.size() == p.expected.size();
             for (std::size_t i = 0; same && i < got.size(); ++i) {
                 if (p.expected[i].value("type", "") == "error" && p.expected[i].size() == 2) {
