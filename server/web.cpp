@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "detail/percent_decode.hpp"
+
 namespace switchboard::server {
 
 namespace fs = std::filesystem;
@@ -220,25 +222,7 @@ std::string_view content_type(const fs::path& file) {
 }
 
 bool percent_decode(std::string_view in, std::string& out) {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    out.clear();
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] != '%') {
-            out += in[i];
-            continue;
-        }
-        if (i + 2 >= in.size()) return false;
-        int high = hex(in[i + 1]), low = hex(in[i + 2]);
-        if (high < 0 || low < 0 || (high == 0 && low == 0)) return false;
-        out += static_cast<char>(high * 16 + low);
-        i += 2;
-    }
-    return true;
+    return detail::percent_decode(in, out, {false, false});
 }
 
 }  // namespace switchboard::server

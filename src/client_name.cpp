@@ -2,17 +2,11 @@
 
 #include <fmt/format.h>
 
+#include "detail/percent_decode.hpp"
 #include "detail/utf8.hpp"
 
 namespace switchboard::detail {
 namespace {
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 /** The code point starting at `text[i]` of valid UTF-8, and its length in `n`. */
 char32_t code_point(std::string_view text, std::size_t i, std::size_t& n) {
@@ -37,23 +31,9 @@ bool forbidden(char32_t cp) {
 
 std::optional<std::string> parse_client_name(std::string_view raw, std::size_t max_length, std::string& why) {
     std::string name;
-    name.reserve(raw.size());
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-        char c = raw[i];
-        if (c == '+') {
-            name += ' ';
-        } else if (c != '%') {
-            name += c;
-        } else {
-            int high = i + 2 < raw.size() ? hex_digit(raw[i + 1]) : -1;
-            int low = high < 0 ? -1 : hex_digit(raw[i + 2]);
-            if (low < 0) {
-                why = "the name is not percent-encoded correctly";
-                return std::nullopt;
-            }
-            name += static_cast<char>(high * 16 + low);
-            i += 2;
-        }
+    if (!percent_decode(raw, name, {true, true})) {
+        why = "the name is not percent-encoded correctly";
+        return std::nullopt;
     }
     if (!valid_utf8(name)) {
         why = "the name is not valid UTF-8";

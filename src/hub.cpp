@@ -103,12 +103,7 @@ std::shared_ptr<Member> HubCore::resume_from_elsewhere(UserId id, const std::str
         return nullptr;
     }
     connections_open_.fetch_add(1, std::memory_order_relaxed);
-    auto present = directory_->members(room);
-    present.erase(std::remove_if(present.begin(), present.end(), [&](auto& u) { return u.id == id; }), present.end());
-    const auto ice = ice_servers_for(*member);
-    const auto token = issue_resume_token(*member);
-    member->welcome(login_message(id, member->profile, present, {ice, token, true}), std::move(claimed->kept));
-    resumed_.fetch_add(1, std::memory_order_relaxed);
+    welcome_back(*member, std::move(claimed->kept));
     log(LogLevel::info, "user {} resumed in {}, handed over from another node", id, room_label(room));
     return member;
 }
@@ -259,9 +254,7 @@ std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connecti
         return nullptr;
     }
 
-    const auto ice = ice_servers_for(*member);
-    const auto token = issue_resume_token(*member);
-    member->welcome(login_message(id, member->profile, outcome.present, {ice, token, false}));
+    send_login(*member, outcome.present, false);
     if (!resume_refusal.empty()) reject(*member, errc::resume_failed, resume_refusal);
     connections_open_.fetch_add(1, std::memory_order_relaxed);
     connections_total_.fetch_add(1, std::memory_order_relaxed);
@@ -280,9 +273,11 @@ std::string HubCore::issue_resume_token(Member& member) {
 
 std::shared_ptr<Member> HubCore::take_suspended(std::string_view token, const std::string& room, std::string& why,
                                                 bool& not_here) {
-    const std::string unknown = fmt::format(
-        "the resume token is unknown, was used already, or its {:g} s have passed; you joined as a new user",
-        std::chrono::duration<double>(options.resume_window).count());
+    auto unknown = [&] {
+        return fmt::format(
+            "the resume token is unknown, was used already, or its {:g} s have passed; you joined as a new user",
+            std::chrono::duration<double>(options.resume_window).count());
+    };
     auto dot = token.find('.');
     UserId id = 0;
     auto [end, ec] = std::from_chars(token.data(), token.data() + (dot == std::string_view::npos ? 0 : dot), id);
@@ -295,7 +290,7 @@ std::shared_ptr<Member> HubCore::take_suspended(std::string_view token, const st
     auto it = suspended_.find(id);
     not_here = it == suspended_.end();
     if (not_here || !equal_in_constant_time(secret, it->second.member->resume_secret)) {
-        why = unknown;
+        why = unknown();
         return nullptr;
     }
     if (it->second.member->room() != room) {
@@ -304,7 +299,7 @@ std::shared_ptr<Member> HubCore::take_suspended(std::string_view token, const st
         return nullptr;
     }
     if (it->second.deadline <= std::chrono::steady_clock::now()) {
-        why = unknown;
+        why = unknown();
         return nullptr;  // the timer thread gives it up
     }
     auto member = std::move(it->second.member);
@@ -321,16 +316,24 @@ std::shared_ptr<Member> HubCore::resume(const std::shared_ptr<Member>& old, std:
     }
     // Routed messages that still find the old one go on to the new one.
     old->keep_successor = member;
-    auto present = directory_->members(member->room());
-    present.erase(std::remove_if(present.begin(), present.end(), [&](auto& u) { return u.id == member->id(); }),
-                  present.end());
-    const auto ice = ice_servers_for(*member);
-    const auto token = issue_resume_token(*member);
-    auto kept = old->hand_over(member.get());
-    member->welcome(login_message(member->id(), member->profile, present, {ice, token, true}), std::move(kept));
-    resumed_.fetch_add(1, std::memory_order_relaxed);
+    welcome_back(*member, old->hand_over(member.get()));
     log(LogLevel::info, "user {} resumed in {}", member->id(), room_label(member->room()));
     return member;
+}
+
+void HubCore::send_login(Member& member, const std::vector<PresentUser>& present, bool resumed,
+                         std::vector<Payload> kept) {
+    const auto ice = ice_servers_for(member);
+    const auto token = issue_resume_token(member);
+    member.welcome(login_message(member.id(), member.profile, present, {ice, token, resumed}), std::move(kept));
+}
+
+void HubCore::welcome_back(Member& member, std::vector<Payload> kept) {
+    auto present = directory_->members(member.room());
+    present.erase(std::remove_if(present.begin(), present.end(), [&](auto& u) { return u.id == member.id(); }),
+                  present.end());
+    send_login(member, present, true, std::move(kept));
+    resumed_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void HubCore::leave(Member& member, Departure how) {

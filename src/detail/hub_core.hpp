@@ -84,6 +84,11 @@ private:
                                                   const std::string& remote_address);
     /** `old`'s user, back on `connection`; nullptr if it can no longer be (it left meanwhile). */
     std::shared_ptr<Member> resume(const std::shared_ptr<Member>& old, std::shared_ptr<Connection> connection);
+    /** `login` (with ICE servers and a fresh resume token), then `kept`, then what arrived meanwhile. */
+    void send_login(Member& member, const std::vector<PresentUser>& present, bool resumed,
+                    std::vector<Payload> kept = {});
+    /** The `login` of a resume: the room as it is now, `"resumed":true`, then `kept`. Counts the resume. */
+    void welcome_back(Member& member, std::vector<Payload> kept);
     /** A fresh single-use resume token for `id`, remembered on the member. */
     std::string issue_resume_token(Member& member);
     /** A host message as text: throws std::invalid_argument unless it is an object with a type of its own. */

@@ -2,30 +2,13 @@
 
 #include <charconv>
 
+#include "../detail/percent_decode.hpp"
+
 namespace switchboard::redis::detail {
 namespace {
 
-int hex(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 bool unescape(std::string_view in, std::string& out) {
-    out.clear();
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] != '%') {
-            out += in[i];
-            continue;
-        }
-        if (i + 2 >= in.size()) return false;
-        int high = hex(in[i + 1]), low = hex(in[i + 2]);
-        if (high < 0 || low < 0) return false;
-        out += static_cast<char>(high * 16 + low);
-        i += 2;
-    }
-    return true;
+    return switchboard::detail::percent_decode(in, out);
 }
 
 template <class T>
@@ -94,7 +77,7 @@ std::optional<RedisUrl> parse_redis_url(std::string_view url, std::string& why) 
             if (port.empty()) port = "x";
         }
         for (char c : out.host)
-            if (!(hex(c) >= 0 || c == ':' || c == '.')) {
+            if (!(switchboard::detail::hex_digit(c) >= 0 || c == ':' || c == '.')) {
                 why = "an IPv6 host holds hex digits, : and . only";
                 return std::nullopt;
             }

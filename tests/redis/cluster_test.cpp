@@ -43,6 +43,14 @@ void expect_presence(User& u, const char* type, std::uint64_t id, std::chrono::m
     CHECK((*m)["userId"] == id);
 }
 
+/** A user on `first`, then one on `second`, in room "r"; the first has heard of the second. */
+std::pair<User, User> meet(const Node& first, const Node& second) {
+    auto a = join(first);
+    auto b = join(second);
+    expect_presence(a, "user-joined", b.id());
+    return {std::move(a), std::move(b)};
+}
+
 /**
  * Nothing else is on its way to `to`: `from` (on another node) sends it a
  * marker, and the marker is the next thing `to` gets. A node reads every
@@ -134,9 +142,7 @@ TEST_CASE("cluster: login lists and presence cover every node, exactly once", "[
 TEST_CASE("cluster: messages to a user on another node arrive byte for byte, from spliced in", "[cluster]") {
     RedisServer redis;
     Node n1(redis), n2(redis);
-    auto a = join(n1);
-    auto b = join(n2);
-    expect_presence(a, "user-joined", b.id());
+    auto [a, b] = meet(n1, n2);
     const std::string to = std::to_string(b.id());
     const std::string from = std::to_string(a.id());
     const std::pair<std::string, std::string> cases[] = {
@@ -175,9 +181,7 @@ TEST_CASE("cluster: messages to a user on another node arrive byte for byte, fro
 TEST_CASE("cluster: a burst across nodes arrives whole and in order", "[cluster]") {
     RedisServer redis;
     Node n1(redis, {"--node-name", "first"}), n2(redis);
-    auto a = join(n1);
-    auto b = join(n2);
-    expect_presence(a, "user-joined", b.id());
+    auto [a, b] = meet(n1, n2);
     const int count = 500;
     for (int i = 0; i < count; ++i)
         REQUIRE(a.ws->send(R"({"type":"peer-candidate","to":)" + std::to_string(b.id()) +
@@ -287,9 +291,7 @@ TEST_CASE("cluster: a node killed with SIGKILL: its users leave everyone's rooms
 TEST_CASE("cluster: a node frozen past its lease is fenced: its users are closed, it serves again", "[cluster]") {
     RedisServer redis;
     Node n1(redis), n2(redis);
-    auto a = join(n1);
-    auto b = join(n2);
-    expect_presence(a, "user-joined", b.id());
+    auto [a, b] = meet(n1, n2);
     n2.process->signal(SIGSTOP);
     expect_presence(a, "user-left", b.id(), 6s);
     n2.process->signal(SIGCONT);
@@ -307,9 +309,7 @@ TEST_CASE("cluster: Redis gone longer than the lease: users closed, joins refuse
           "[cluster]") {
     RedisServer redis;
     Node n1(redis), n2(redis);
-    auto a = join(n1);
-    auto b = join(n2);
-    expect_presence(a, "user-joined", b.id());
+    auto [a, b] = meet(n1, n2);
     std::set<std::uint64_t> before = {a.id(), b.id()};
     redis.kill();
     CHECK(a.ws->wait_closed(6s) == 1013);
@@ -344,9 +344,7 @@ TEST_CASE("cluster: Redis unreachable for less than the lease: users stay, what 
     RedisServer redis;
     const std::vector<std::string> lease = {"--node-lease", "10"};
     Node n1(redis, lease), n2(redis, lease);
-    auto a = join(n1);
-    auto b = join(n2);
-    expect_presence(a, "user-joined", b.id());
+    auto [a, b] = meet(n1, n2);
     redis.signal(SIGSTOP);
     // A command times out: the nodes stop taking joins, and say so.
     CHECK(eventually([&] { return n1.health() == 503 && n2.health() == 503; }, 6s));
@@ -371,9 +369,7 @@ TEST_CASE("cluster: a node cut off by Redis's pub/sub output limit reconnects an
     RedisServer redis;
     const std::vector<std::string> lease = {"--node-lease", "10"};
     Node n1(redis, lease), n2(redis, lease);
-    auto a = join(n1);
-    auto b = join(n2);
-    expect_presence(a, "user-joined", b.id());
+    auto [a, b] = meet(n1, n2);
     REQUIRE(redis_command(redis.port(), {"CONFIG", "SET", "client-output-buffer-limit", "pubsub 64kb 0 0"}) ==
             "+OK\r\n");
     // n2 stops reading its subscription while 16 MB are published for it (more than
@@ -466,9 +462,7 @@ TEST_CASE("cluster: host control through one node's admin API covers users on ev
 TEST_CASE("cluster: a user whose connection broke resumes on another node; nobody hears of it", "[cluster][resume]") {
     RedisServer redis;
     Node n1(redis), n2(redis), n3(redis);
-    auto a = join(n1);
-    auto b = join(n3);
-    expect_presence(a, "user-joined", b.id());
+    auto [a, b] = meet(n1, n3);
     const auto id = a.id();
     const auto token = a.login["resume"].get<std::string>();
     a.ws.reset();  // the connection breaks: no close frame
@@ -517,9 +511,7 @@ TEST_CASE("cluster: a user whose connection broke resumes on another node; nobod
 TEST_CASE("cluster: a resume token is used once across nodes; a wrong one joins afresh", "[cluster][resume]") {
     RedisServer redis;
     Node n1(redis), n2(redis);
-    auto a = join(n1);
-    auto b = join(n2);
-    expect_presence(a, "user-joined", b.id());
+    auto [a, b] = meet(n1, n2);
     const auto id = b.id();
     auto token = b.login["resume"].get<std::string>();
     b.ws.reset();

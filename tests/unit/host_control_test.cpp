@@ -9,26 +9,8 @@ using namespace switchboard::test;
 
 namespace {
 
-Handshake named(std::string path, std::string name) {
-    Handshake h = at_path(std::move(path));
-    h.query = "name=" + name;
-    h.remote_address = "127.0.0.1";
-    return h;
-}
-
-Options names_allowed() {
-    Options o;
-    o.allow_client_names = true;
-    return o;
-}
-
 TestUser open_named(Hub& hub, std::string path, std::string name) {
-    auto admission = hub.admit(named(std::move(path), std::move(name)));
-    REQUIRE(admission);
-    TestUser u;
-    u.connection = std::make_shared<MemoryConnection>();
-    u.session = hub.open(std::move(admission), u.connection);
-    REQUIRE(u.session);
+    auto u = join_with(hub, with_query("name=" + name, std::move(path)));
     u.connection->take();
     return u;
 }
@@ -104,14 +86,9 @@ TEST_CASE("the host removes a user: closed with its code and reason, the others 
     CHECK(hub.counters().sessions_suspended == 0);
     CHECK(users[1].connection->take().empty());
     // Its token does not bring it back.
-    Handshake h = at_path("/");
-    h.query = "resume=" + token;
-    h.remote_address = "127.0.0.1";
-    auto conn = std::make_shared<MemoryConnection>();
-    auto again = hub.open(hub.admit(h), conn);
-    REQUIRE(again);
-    CHECK(again->id() != users[0].id());
-    CHECK(conn->take().back().at("code") == "resume-failed");
+    auto again = join_with(hub, with_query("resume=" + token));
+    CHECK(again.id() != users[0].id());
+    CHECK(again.connection->take().back().at("code") == "resume-failed");
 
     CHECK_FALSE(hub.disconnect(424242));
     CHECK_THROWS_AS(hub.disconnect(users[1].id(), 1006), std::invalid_argument);
@@ -138,13 +115,8 @@ TEST_CASE("a host message to a user waiting to resume is kept for it", "[host][r
     const auto token = users[0].connection->resume_token();
     hub.leave(*users[0].session, Departure::lost);
     CHECK(hub.send_to(users[0].id(), notice) == SendResult::sent);
-    Handshake h = at_path("/");
-    h.query = "resume=" + token;
-    h.remote_address = "127.0.0.1";
-    auto conn = std::make_shared<MemoryConnection>();
-    auto back = hub.open(hub.admit(h), conn);
-    REQUIRE(back);
-    auto got = conn->take();
+    auto back = join_with(hub, with_query("resume=" + token));
+    auto got = back.connection->take();
     REQUIRE(got.size() == 2);
     CHECK(got[0].at("resumed") == true);
     CHECK(got[1] == notice);

@@ -8,46 +8,20 @@
 using namespace switchboard;
 using namespace switchboard::test;
 
-namespace {
-
-Handshake with_query(std::string query, std::string path = "/") {
-    Handshake h = at_path(std::move(path));
-    h.query = std::move(query);
-    h.remote_address = "127.0.0.1";
-    return h;
-}
-
-TestUser open_admitted(Hub& hub, Admission admission) {
-    REQUIRE(admission);
-    TestUser u;
-    u.connection = std::make_shared<MemoryConnection>();
-    u.session = hub.open(std::move(admission), u.connection);
-    REQUIRE(u.session);
-    return u;
-}
-
-Options names_allowed() {
-    Options o;
-    o.allow_client_names = true;
-    return o;
-}
-
-}  // namespace
-
 TEST_CASE("every login and user-joined carries the users' profiles, {} for none", "[profiles]") {
     Hub hub;
     hub.on_authorize([](const Handshake& h) {
         if (h.query_param("who") == "ann") return Verdict::allow({{"name", "Ann"}, {"avatar", 3}});
         return Verdict::allow();
     });
-    auto ann = open_admitted(hub, hub.admit(with_query("who=ann")));
+    auto ann = join_with(hub, with_query("who=ann"));
     CHECK(take_one(ann) == json::parse(R"({"type":"login","userId":1,"users":[],"profile":{"name":"Ann","avatar":3},
                                            "profiles":{},"resume":"<token>"})"));
-    auto anon = open_admitted(hub, hub.admit(with_query("")));
+    auto anon = join_with(hub, with_query(""));
     CHECK(take_one(anon) == json::parse(R"({"type":"login","userId":2,"users":[1],"profile":{},
                                             "profiles":{"1":{"name":"Ann","avatar":3}},"resume":"<token>"})"));
     CHECK(take_one(ann) == json::parse(R"({"type":"user-joined","userId":2,"profile":{}})"));
-    auto third = open_admitted(hub, hub.admit(with_query("who=ann")));
+    auto third = join_with(hub, with_query("who=ann"));
     CHECK(take_one(third).at("profiles") == json::parse(R"({"1":{"name":"Ann","avatar":3},"2":{}})"));
     CHECK(take_one(anon) == json::parse(R"({"type":"user-joined","userId":3,"profile":{"name":"Ann","avatar":3}})"));
     ann.connection->take();
@@ -118,7 +92,7 @@ TEST_CASE("a bad name refuses the handshake with 400 and a reason", "[profiles]"
     CHECK(refused.reason() == "the name has 65 characters; the limit is 64");
     // The refusal is counted, and a good handshake still gets in.
     CHECK(hub.counters().connections_refused == 12);
-    CHECK(open_admitted(hub, hub.admit(with_query("name=Ann"))).id() == 1);
+    CHECK(join_with(hub, with_query("name=Ann")).id() == 1);
 }
 
 TEST_CASE("a profile over the size limit refuses the handshake; a hook's non-object is the server's fault",
@@ -160,7 +134,7 @@ TEST_CASE("join and leave observers see the profile", "[profiles]") {
     std::vector<std::string> seen;
     hub.on_join([&](const UserEvent& e) { seen.push_back("join " + e.profile); });
     hub.on_leave([&](const UserEvent& e) { seen.push_back("leave " + e.profile); });
-    auto u = open_admitted(hub, hub.admit(with_query("name=Ann")));
+    auto u = join_with(hub, with_query("name=Ann"));
     hub.leave(*u.session);
     CHECK(seen == std::vector<std::string>{R"(join {"name":"Ann"})", R"(leave {"name":"Ann"})"});
 }

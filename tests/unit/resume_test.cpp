@@ -13,16 +13,7 @@ namespace {
 
 /** Joins `path` again with `?resume=<token>`. */
 TestUser rejoin(Hub& hub, const std::string& token, std::string path = "/") {
-    Handshake h = at_path(std::move(path));
-    h.query = "resume=" + token;
-    h.remote_address = "127.0.0.1";
-    auto admission = hub.admit(std::move(h));
-    REQUIRE(admission);
-    TestUser u;
-    u.connection = std::make_shared<MemoryConnection>();
-    u.session = hub.open(std::move(admission), u.connection);
-    REQUIRE(u.session);
-    return u;
+    return join_with(hub, with_query("resume=" + token, std::move(path)));
 }
 
 /** Waits (at most 5 s) until `done()`. */

@@ -24,6 +24,32 @@ inline Handshake at_path(std::string path) {
     return h;
 }
 
+/** A handshake for `path` with `query` (e.g. "name=Ann", "resume=<token>"), from 127.0.0.1. */
+inline Handshake with_query(std::string query, std::string path = "/") {
+    Handshake h = at_path(std::move(path));
+    h.query = std::move(query);
+    h.remote_address = "127.0.0.1";
+    return h;
+}
+
+/** Hub options that take the display name a client proposes (`?name=`). */
+inline Options names_allowed() {
+    Options o;
+    o.allow_client_names = true;
+    return o;
+}
+
+/** Admits and opens `handshake`, asserting both succeed. */
+inline TestUser join_with(Hub& hub, Handshake handshake) {
+    auto admission = hub.admit(std::move(handshake));
+    REQUIRE(admission);
+    TestUser u;
+    u.connection = std::make_shared<MemoryConnection>();
+    u.session = hub.open(std::move(admission), u.connection);
+    REQUIRE(u.session);
+    return u;
+}
+
 /** A valid peer-connect to `to`, with `extra` members appended (",\"k\":v"). */
 inline std::string peer_connect(UserId to, std::string_view extra = "") {
     return fmt::format(R"({{"type":"peer-connect","to":{},"desc":{{"type":"offer","sdp":"v=0\r\n"}}{}}})", to, extra);
