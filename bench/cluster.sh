@@ -24,7 +24,7 @@ mkdir -p "$results"
 source "$root/bench/common.sh"
 release_build "$build" switchboard-server switchboard-loadgen
 server_bin=$build/server/switchboard-server
-loadgen=$build/bench/switchboard-loadgen
+loadgen=$build/tools/loadgen/switchboard-loadgen
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }

@@ -33,7 +33,7 @@ release_build "$build" switchboard-server switchboard-relay-baseline switchboard
 
 server_bin=$build/server/switchboard-server
 baseline_bin=$build/bench/switchboard-relay-baseline
-loadgen=$build/bench/switchboard-loadgen
+loadgen=$build/tools/loadgen/switchboard-loadgen
 
 # Messages a second per connection in relay and ceiling (so pairs = rate / 2 / this). The
 # server runs with --rate-limit 0, so this is not bound by its default 200/s; at 1,000/s

@@ -42,8 +42,8 @@ source "$root/bench/common.sh"
 release_build "$build" switchboard-server switchboard-loadgen switchboard-hostile
 
 server_bin=$build/server/switchboard-server
-loadgen=$build/bench/switchboard-loadgen
-hostile=$build/bench/switchboard-hostile
+loadgen=$build/tools/loadgen/switchboard-loadgen
+hostile=$build/tools/hostile/switchboard-hostile
 
 pid="" hostile_pid=""
 cleanup() {

@@ -72,7 +72,8 @@ public:
         } catch (const std::invalid_argument& e) {
             return failure(http::status::bad_request, request, "invalid-request", e.what());
         } catch (const json::exception& e) {
-            return failure(http::status::bad_request, request, "invalid-request", switchboard::detail::plain_what(e));
+            return failure(http::status::bad_request, request, "invalid-request",
+                           switchboard::invalid_message(e).message);
         }
     }
 

@@ -89,6 +89,7 @@
 
 #include <switchboard/errors.hpp>
 #include <switchboard/hub.hpp>
+#include <switchboard/transport.hpp>
 
 namespace switchboard::beast {
 
@@ -103,46 +104,17 @@ using HttpResponse = boost::beast::http::response<boost::beast::http::string_bod
  */
 using FileResponse = boost::beast::http::response<boost::beast::http::file_body>;
 
-/** Per-connection transport settings. The defaults suit a server on the open internet. */
-struct TransportOptions {
-    /**
-     * Outgoing queue bound, per connection: messages waiting behind the
-     * batch being written. A message routed from another user is refused
-     * once the queue holds half of either bound (the hub answers its
-     * sender `recipient-busy`; see Connection::offer). A message from the
-     * server itself that would take the queue over either bound closes the
-     * connection instead (1008 "too slow", transport close "slow-consumer")
-     * and drops what was queued. A single message is always accepted by an
-     * empty queue, however large.
-     */
+/**
+ * The shared transport settings (transport.hpp) and what only this adapter
+ * has. Here the outgoing queue holds the messages waiting behind the batch
+ * being written, bounded in bytes (`queue_max_bytes`) and in messages;
+ * `handshake_timeout` also bounds the TLS handshake, and over TLS the wait
+ * for the client's close_notify after the closing handshake (the user has
+ * left the hub before that wait begins).
+ */
+struct TransportOptions : switchboard::TransportOptions {
+    /** The queue bound in messages, applied like queue_max_bytes: routed messages may take half. */
     std::size_t queue_max_messages = 1024;
-    std::size_t queue_max_bytes = 4 * 1024 * 1024;
-
-    /**
-     * Largest WebSocket message the reader accepts; longer ones close the
-     * connection with 1009. 0 (default) means the hub's
-     * `Limits::max_message_bytes`.
-     */
-    std::size_t read_message_max = 0;
-
-    /**
-     * Limit for reading the HTTP upgrade request, for the TLS handshake, and
-     * for each side of the WebSocket closing handshake. Over TLS, after the
-     * closing handshake the server also ends the TLS session (close_notify)
-     * and waits this long at most for the client's; the user has left the
-     * hub before that wait begins.
-     */
-    std::chrono::milliseconds handshake_timeout{10'000};
-
-    /**
-     * Keep-alive period. Every half of it the server looks at each
-     * connection: one that sent nothing since the last look is pinged, one
-     * that also left that ping unanswered is dropped. So a silent client is
-     * dropped after between one and one and a half of this, and a live
-     * client (every browser answers pings by itself) never is. 0 turns
-     * keep-alive off.
-     */
-    std::chrono::milliseconds idle_timeout{60'000};
 
     /**
      * Connections this adapter reads HTTP on (`Server`, `Adapter::serve`

@@ -7,6 +7,7 @@
 // and nobody else sees the offending message. The connection stays open.
 #pragma once
 
+#include <exception>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,13 @@ struct Error {
     std::string code;     ///< stable kebab-case identifier, e.g. "invalid-json"
     std::string message;  ///< one human sentence, e.g. "user 42 is not in this room"
 };
+
+/**
+ * `invalid-message` with the message of `e`, a failed conversion from
+ * JSON, for the client (nlohmann's "[json.exception.type_error.302] "
+ * prefix removed): what typed validators and host types answer.
+ */
+Error invalid_message(const std::exception& e);
 
 /** The error codes the hub itself produces. User validators may add their own. */
 namespace errc {
@@ -38,6 +46,22 @@ inline constexpr std::string_view internal_error = "internal-error";  ///< a hos
 inline constexpr std::string_view resume_failed =
     "resume-failed";  ///< a `resume` token that was unknown, used, expired or for another room: joined afresh
 }  // namespace errc
+
+/**
+ * Why a transport closed a connection on its own, rather than the hub or
+ * the client: what adapters pass to Hub::count_transport_close, and the
+ * `reason` label of /metrics' transport close counter.
+ */
+namespace transport_close {
+inline constexpr std::string_view slow_consumer = "slow-consumer";  ///< its queue overflowed with the server's messages
+inline constexpr std::string_view binary_frame = "binary-frame";    ///< it sent a binary message (close 1003)
+inline constexpr std::string_view message_too_big = "message-too-big";      ///< over the read limit (close 1009)
+inline constexpr std::string_view keepalive_timeout = "keepalive-timeout";  ///< silent, even to pings
+inline constexpr std::string_view too_many_http_connections =
+    "too-many-http-connections";  ///< over the adapter's bound on connections still in HTTP
+inline constexpr std::string_view too_many_handshakes =
+    "too-many-handshakes";  ///< over the bound on upgrades in progress from one address
+}  // namespace transport_close
 
 /** WebSocket close codes used by the hub and the bundled adapters (RFC 6455 section 7.4). */
 namespace close_code {

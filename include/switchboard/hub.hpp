@@ -22,7 +22,6 @@
 // callback, so callbacks may call back into the hub.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -44,17 +43,7 @@ namespace switchboard {
 
 namespace detail {
 class HubCore;
-class Member;
-
-/** An exception's message without nlohmann's "[json.exception.type_error.302] " prefix. */
-inline std::string plain_what(const std::exception& e) {
-    std::string_view what = e.what();
-    if (what.substr(0, 16) == "[json.exception.") {
-        auto end = what.find("] ");
-        if (end != std::string_view::npos) what.remove_prefix(end + 2);
-    }
-    return std::string(what);
-}
+class Participant;
 }  // namespace detail
 
 /** The answer of an authorize hook: allow, or deny with a reason for the client. */
@@ -187,9 +176,9 @@ public:
 
 private:
     friend class detail::HubCore;
-    Request(detail::HubCore& hub, detail::Member& sender, const nlohmann::json& message);
+    Request(detail::HubCore& hub, detail::Participant& sender, const nlohmann::json& message);
     detail::HubCore& hub_;
-    detail::Member& sender_;
+    detail::Participant& sender_;
     UserId from_;
     const std::string& room_;
     const nlohmann::json& message_;
@@ -247,7 +236,7 @@ public:
                 (void)m.json().get<T>();
                 return std::nullopt;
             } catch (const std::exception& e) {
-                return Error{std::string(errc::invalid_message), detail::plain_what(e)};
+                return invalid_message(e);
             }
         });
     }
@@ -266,7 +255,7 @@ public:
             try {
                 typed = r.message().get<T>();
             } catch (const std::exception& e) {
-                r.fail(errc::invalid_message, detail::plain_what(e));
+                r.fail(errc::invalid_message, invalid_message(e).message);
                 return;
             }
             h(r, *typed);

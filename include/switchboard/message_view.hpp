@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -37,14 +38,16 @@ public:
         }
     };
 
+    class Parsed;
+
     /**
-     * Check `text` and view it. On failure returns nullopt and sets `error`:
-     * code errc::invalid_json for text that is not JSON (bad syntax, bad
-     * UTF-8, nesting deeper than `max_depth`), errc::invalid_message for
-     * JSON that is not a message (not an object, a duplicate member name),
-     * and a human sentence.
+     * Check `text` and view it: the view, or the error saying why not
+     * (Parsed::error): code errc::invalid_json for text that is not JSON
+     * (bad syntax, bad UTF-8, nesting deeper than `max_depth`),
+     * errc::invalid_message for JSON that is not a message (not an object,
+     * a duplicate member name), and a human sentence.
      */
-    static std::optional<MessageView> parse(std::string_view text, int max_depth, Error* error = nullptr);
+    static Parsed parse(std::string_view text, int max_depth);
 
     MessageView(MessageView&&) noexcept;
     MessageView& operator=(MessageView&&) noexcept;
@@ -86,6 +89,26 @@ private:
     std::string_view text_;
     std::vector<Member> members_;
     mutable std::unique_ptr<nlohmann::json> json_;
+};
+
+/** What MessageView::parse gives: a view (use it like a pointer), or the error. */
+class MessageView::Parsed {
+public:
+    explicit operator bool() const noexcept { return view_.has_value(); }
+    const MessageView& operator*() const { return *view_; }
+    MessageView& operator*() { return *view_; }
+    const MessageView* operator->() const { return &*view_; }
+    MessageView* operator->() { return &*view_; }
+
+    /** Why the text was refused; empty code and message when it was not. */
+    const Error& error() const noexcept { return error_; }
+
+private:
+    friend class MessageView;
+    Parsed(MessageView view) : view_(std::move(view)) {}
+    Parsed(Error error) : error_(std::move(error)) {}
+    std::optional<MessageView> view_;
+    Error error_;
 };
 
 }  // namespace switchboard

@@ -76,43 +76,21 @@
 
 #include <switchboard/errors.hpp>
 #include <switchboard/hub.hpp>
+#include <switchboard/transport.hpp>
 
 namespace switchboard::websocketpp {
 
 /** The websocketpp server type the adapter plugs into (plain TCP, Asio transport). */
 using Server = ::websocketpp::server<::websocketpp::config::asio>;
 
-/** Per-connection transport settings. The defaults suit a server on the open internet. */
-struct TransportOptions {
-    /**
-     * Bound on the bytes waiting in websocketpp's outgoing buffer of one
-     * connection. Messages routed from other users are refused once they
-     * would take it over half of this (the sender gets `recipient-busy`).
-     * A message from the server itself that would take it over the whole
-     * closes the connection instead (1008 "too slow", transport close
-     * "slow-consumer"). A single
-     * message is always accepted by an empty buffer, however large.
-     * (websocketpp reports bytes only, so there is no message-count bound
-     * as in the Beast adapter.)
-     */
-    std::size_t queue_max_bytes = 4 * 1024 * 1024;
-
-    /**
-     * Largest WebSocket message the reader accepts; longer ones close the
-     * connection with 1009. 0 (default) means the hub's
-     * `Limits::max_message_bytes`.
-     */
-    std::size_t read_message_max = 0;
-
-    /** Limit for the opening and for the closing handshake (set on the server). */
-    std::chrono::milliseconds handshake_timeout{10'000};
-
-    /**
-     * A client that stays silent for half of this is pinged; one that does
-     * not answer within the other half is closed (1008).
-     */
-    std::chrono::milliseconds idle_timeout{60'000};
-};
+/**
+ * The shared transport settings (transport.hpp). Here `queue_max_bytes`
+ * bounds the bytes waiting in websocketpp's outgoing buffer of one
+ * connection (websocketpp reports bytes only, so there is no message-count
+ * bound as in the Beast adapter), and `handshake_timeout` is set on the
+ * server for the opening and the closing handshake.
+ */
+using TransportOptions = switchboard::TransportOptions;
 
 /**
  * Serves Switchboard's WebSockets on a websocketpp server.

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "member.hpp"
+#include "participant.hpp"
 
 namespace switchboard::detail {
 
@@ -75,16 +75,16 @@ public:
      * the number of rooms, and for a member with a remote address, the
      * connections of that address and the rooms it opened (0: no limit).
      */
-    virtual JoinOutcome join(const std::shared_ptr<Member>& member, const Limits& limits) = 0;
+    virtual JoinOutcome join(const std::shared_ptr<Participant>& member, const Limits& limits) = 0;
 
     /** Remove `member` from its room. */
-    virtual void leave(Member& member) = 0;
+    virtual void leave(Participant& member) = 0;
 
     /** Is `id` joined anywhere? */
     virtual bool contains(UserId id) const = 0;
 
     /**
-     * Offer a routed message to `to` if it is in `room` (Member::offer).
+     * Offer a routed message to `to` if it is in `room` (Participant::offer).
      * Must not call a connection under a lock.
      */
     virtual Delivery deliver(const std::string& room, UserId to, const Payload& message) = 0;
@@ -94,14 +94,14 @@ public:
      * (called after its `login` went out) or left (after leave()). A user
      * hears of a newcomer only if the newcomer was not in its own `login`.
      */
-    virtual void announce(const Member& member, Presence what) = 0;
+    virtual void announce(const Participant& member, Presence what) = 0;
 
     /**
      * Put `now` (the same user ID, room and profile, a new connection) in
      * `old`'s place, as if it had been there all along: nobody is told.
      * False if `old` is no longer joined here.
      */
-    virtual bool replace(const std::shared_ptr<Member>& old, const std::shared_ptr<Member>& now) = 0;
+    virtual bool replace(const std::shared_ptr<Participant>& old, const std::shared_ptr<Participant>& now) = 0;
 
     /** Everybody in `room` (on every node), by ascending ID. */
     virtual std::vector<PresentUser> members(const std::string& room) const = 0;
@@ -110,9 +110,9 @@ public:
     virtual std::vector<std::string> room_names() const = 0;
 
     /** The member of this process with `id`, or nullptr (elsewhere in the cluster, or nobody). */
-    virtual std::shared_ptr<Member> local_member(UserId id) const = 0;
+    virtual std::shared_ptr<Participant> local_member(UserId id) const = 0;
 
-    /** Offer `message` to user `to` wherever it is joined (Member::offer). */
+    /** Offer `message` to user `to` wherever it is joined (Participant::offer). */
     virtual Delivery deliver_to_user(UserId to, const Payload& message) = 0;
 
     /**
@@ -153,7 +153,7 @@ public:
      * told. Messages for it that arrived since the claim go to it now. False
      * if that failed (it should then leave).
      */
-    virtual bool adopt(const std::shared_ptr<Member>&) { return false; }
+    virtual bool adopt(const std::shared_ptr<Participant>&) { return false; }
 
     /** Rooms with a user of this process. */
     virtual std::size_t room_count() const = 0;

@@ -39,7 +39,7 @@ using detail::AsyncConnection;
 using detail::Reply;
 using switchboard::detail::Delivery;
 using switchboard::detail::JoinOutcome;
-using switchboard::detail::Member;
+using switchboard::detail::Participant;
 using switchboard::detail::Payload;
 using switchboard::detail::Presence;
 using switchboard::detail::presence_message;
@@ -152,7 +152,7 @@ public:
         return next_id_++;
     }
 
-    JoinOutcome join(const std::shared_ptr<Member>& member, const Limits& limits) override {
+    JoinOutcome join(const std::shared_ptr<Participant>& member, const Limits& limits) override {
         JoinOutcome out;
         if (!serving()) {
             out.refused = errc::cluster_unavailable;
@@ -173,7 +173,7 @@ public:
         return join->outcome;
     }
 
-    void leave(Member& member) override {
+    void leave(Participant& member) override {
         bool was_here = false;
         {
             std::lock_guard lock(mutex_);
@@ -205,7 +205,7 @@ public:
 
     Delivery deliver(const std::string& room, UserId to, const Payload& message) override {
         if (!lease_ok()) return Delivery::no_such_user;
-        std::shared_ptr<Member> target;
+        std::shared_ptr<Participant> target;
         std::uint64_t node = 0;
         {
             std::lock_guard lock(mutex_);
@@ -232,13 +232,13 @@ public:
         return Delivery::delivered;
     }
 
-    void announce(const Member&, Presence) override {
+    void announce(const Participant&, Presence) override {
         // Joins and leaves are announced by their Lua scripts, on the
         // room's channel, and delivered from there (apply_event) to every
         // node's users, this one's included: one order for all.
     }
 
-    bool replace(const std::shared_ptr<Member>& old, const std::shared_ptr<Member>& now) override {
+    bool replace(const std::shared_ptr<Participant>& old, const std::shared_ptr<Participant>& now) override {
         std::lock_guard lock(mutex_);
         auto user = local_.find(old->id());
         if (user == local_.end() || user->second != old) return false;
@@ -283,7 +283,7 @@ public:
         return out;
     }
 
-    std::shared_ptr<Member> local_member(UserId id) const override {
+    std::shared_ptr<Participant> local_member(UserId id) const override {
         std::lock_guard lock(mutex_);
         auto it = local_.find(id);
         return it == local_.end() ? nullptr : it->second;
@@ -368,7 +368,7 @@ public:
         return result;
     }
 
-    bool adopt(const std::shared_ptr<Member>& member) override {
+    bool adopt(const std::shared_ptr<Participant>& member) override {
         auto done = std::make_shared<std::promise<bool>>();
         auto adopted = done->get_future();
         const auto id = member->id();
@@ -432,7 +432,7 @@ private:
     };
     struct Replica {
         std::unordered_map<UserId, Remote> members;  ///< every node's users
-        std::unordered_map<UserId, std::shared_ptr<Member>> local;
+        std::unordered_map<UserId, std::shared_ptr<Participant>> local;
         bool initialized = false;  ///< members and seq hold a snapshot (else events wait in `pending`)
         bool resyncing = false;    ///< a fresh snapshot is on its way (events wait in `pending`)
         std::uint64_t seq = 0;     ///< the last event applied
@@ -441,7 +441,7 @@ private:
         int joining = 0;  ///< joins on their way to Redis
     };
     using Rooms = std::unordered_map<std::string, Replica>;
-    using Deliveries = std::vector<std::pair<std::shared_ptr<Member>, Payload>>;
+    using Deliveries = std::vector<std::pair<std::shared_ptr<Participant>, Payload>>;
 
     struct PendingJoin {
         std::mutex mutex;
@@ -749,7 +749,7 @@ private:
 
     // ---- Joins (cluster thread) ----
 
-    void begin_join(const std::shared_ptr<PendingJoin>& join, const std::shared_ptr<Member>& member,
+    void begin_join(const std::shared_ptr<PendingJoin>& join, const std::shared_ptr<Participant>& member,
                     const Limits& limits) {
         ensure_subscribed(room_channel(member->room()), [this, join, member, limits](bool ok) {
             if (!ok) return finish_join(join, member, std::nullopt);
@@ -762,7 +762,7 @@ private:
         });
     }
 
-    void finish_join(const std::shared_ptr<PendingJoin>& join, const std::shared_ptr<Member>& member,
+    void finish_join(const std::shared_ptr<PendingJoin>& join, const std::shared_ptr<Participant>& member,
                      std::optional<Reply> reply) {
         const bool ok = reply && reply->is_array() && reply->elements.size() >= 2 && reply->elements[0].text == "ok" &&
                         reply->elements.size() % 3 == 2;
@@ -836,7 +836,7 @@ private:
         if (undo) run_leave(member->id(), node_id_);
         join->done = true;
         join->answered.notify_all();
-        // The newcomer's queue holds these until its login went out (Member::welcome).
+        // The newcomer's queue holds these until its login went out (Participant::welcome).
         deliver_all(deliveries);
     }
 
@@ -929,7 +929,7 @@ private:
         auto routed = detail::parse_routed_message(text);
         if (!routed) return log(LogLevel::warn, "dropped a malformed message on {}", channel);
         received_.fetch_add(1, std::memory_order_relaxed);
-        std::shared_ptr<Member> target;
+        std::shared_ptr<Participant> target;
         auto message = std::make_shared<const std::string>(routed->message);
         {
             std::lock_guard lock(mutex_);
@@ -1048,7 +1048,7 @@ private:
         fenced_.fetch_add(1, std::memory_order_relaxed);
         serving_ = false;
         lease_deadline_ = 0;
-        std::vector<std::shared_ptr<Member>> members;
+        std::vector<std::shared_ptr<Participant>> members;
         {
             std::lock_guard lock(mutex_);
             for (auto& [id, member] : local_)
@@ -1143,7 +1143,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable state_changed_;
     Rooms rooms_;
-    std::unordered_map<UserId, std::shared_ptr<Member>> local_;
+    std::unordered_map<UserId, std::shared_ptr<Participant>> local_;
     std::mutex ids_mutex_;
     UserId next_id_ = 0, last_id_ = 0;
     std::atomic<bool> serving_{false}, redis_connected_{false};

@@ -236,13 +236,13 @@ public:
     }
 
     /** Transport closes the adapter counted under `reason`, read from the hub. */
-    std::uint64_t counted(const std::string& reason) {
+    std::uint64_t counted(std::string_view reason) {
         auto c = hub_->counters().transport_closes;
-        auto it = c.find(reason);
+        auto it = c.find(std::string(reason));
         return it == c.end() ? 0 : it->second;
     }
 
-    void expect_counted(const std::string& reason, std::string_view why) {
+    void expect_counted(std::string_view reason, std::string_view why) {
         // The count may land just after the close is visible to the client.
         auto deadline = Clock::now() + kit.timeout;
         while (counted(reason) == 0 && Clock::now() < deadline)
@@ -508,7 +508,7 @@ void oversized_message(const Target& t, const KitOptions& k) {
                                     std::string(4096, 'x')));
     run.expect_close(a, 1009, "alice sent a 4 KB message to a server whose limit is 2 KB");
     run.expect_presence(b, "user-left", a.id, "alice was closed for an oversized message");
-    run.expect_counted("message-too-big", "after closing alice with 1009");
+    run.expect_counted(transport_close::message_too_big, "after closing alice with 1009");
 }
 
 void binary_frame(const Target& t, const KitOptions& k) {
@@ -518,7 +518,7 @@ void binary_frame(const Target& t, const KitOptions& k) {
     a.client->send_binary(std::string("\x01\x02\x03", 3));
     run.expect_close(a, 1003, "alice sent a binary frame");
     run.expect_presence(b, "user-left", a.id, "alice was closed for a binary frame");
-    run.expect_counted("binary-frame", "after closing alice with 1003");
+    run.expect_counted(transport_close::binary_frame, "after closing alice with 1003");
 }
 
 /** A raw client joined to "/" (its login read), with a small receive buffer so that not reading backs it up quickly. */
@@ -621,7 +621,7 @@ void slow_consumer(const Target& t, const KitOptions& k) {
             "expected the server to drop a client that stopped reading once the errors it earned overflowed its queue "
             "(the watcher gets user-left {}), but after {} bad messages over {} ms it was still in the room",
             slow->id, 200 * 500, std::chrono::duration_cast<ms>(Clock::now() - begin).count());
-    run.expect_counted("slow-consumer", "after dropping the stalled client");
+    run.expect_counted(transport_close::slow_consumer, "after dropping the stalled client");
     auto other = run.connect("a newcomer");
     run.roundtrip(other, watcher, "after the stalled client was dropped, the others carry on");
 }
@@ -639,7 +639,7 @@ void busy_recipient(const Target& t, const KitOptions& k) {
         fail("the flood was refused with recipient-busy, so the stalled user must stay; but the watcher observed {}",
              describe(*event));
     }
-    if (run.counted("slow-consumer") != 0)
+    if (run.counted(transport_close::slow_consumer) != 0)
         fail("a client must not be closed as slow-consumer because other users sent it more than it could take");
     run.roundtrip(sender, watcher, "the sender and the others carry on");
 }
@@ -722,7 +722,7 @@ void ping_flood(const Target& t, const KitOptions& k) {
         // behind the pongs when the server then drops the connection.)
         if (close != 0 && close != close_code::policy_violation)
             fail("a ping flood may close the flooder only as too slow (1008), but the server closed with {}", close);
-        run.expect_counted("slow-consumer", "after closing the ping flooder");
+        run.expect_counted(transport_close::slow_consumer, "after closing the ping flooder");
     } else if (pongs > pings / 2) {
         fail(
             "a client that did not read sent {} pings and later got {} pongs: every pong was kept for it. Pongs owed "
@@ -813,7 +813,7 @@ void dead_peer(const Target& t, const KitOptions& k) {
     run.expect_presence(alive, "user-left", dead.id,
                         "with idle_timeout 1000 ms, a client that answers no pings must be dropped", limit);
     auto took = std::chrono::duration_cast<ms>(Clock::now() - begin);
-    run.expect_counted("keepalive-timeout", "after dropping the silent client");
+    run.expect_counted(transport_close::keepalive_timeout, "after dropping the silent client");
     // The live client sent nothing either, but answered pings: it must still be there.
     std::this_thread::sleep_for(std::max(ms(0), 2 * settings.idle_timeout - took));
     auto other = run.connect("a newcomer");

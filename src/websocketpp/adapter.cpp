@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "../detail/log.hpp"
 #include "../detail/websocket_key.hpp"
 
 namespace switchboard::websocketpp {
@@ -27,9 +28,10 @@ using ErrorCode = ::websocketpp::lib::error_code;
 namespace {
 
 /** The hub's view of one websocketpp connection: a weak handle, nothing more. */
-class Link final : public Connection, public std::enable_shared_from_this<Link> {
+class HubConnection final : public Connection, public std::enable_shared_from_this<HubConnection> {
 public:
-    Link(std::weak_ptr<Adapter::State> state, connection_hdl hdl) : state_(std::move(state)), hdl_(std::move(hdl)) {}
+    HubConnection(std::weak_ptr<Adapter::State> state, connection_hdl hdl)
+        : state_(std::move(state)), hdl_(std::move(hdl)) {}
 
     void send(std::shared_ptr<const std::string> text) override;
     bool offer(std::shared_ptr<const std::string> text) override;
@@ -76,7 +78,7 @@ private:
     std::atomic<std::size_t> pending_{0};  // bytes sent from other threads, not yet on the strand
 };
 
-/** Pongs owed to a client that does not drain (see Link::answer_ping). */
+/** Pongs owed to a client that does not drain (see HubConnection::answer_ping). */
 constexpr std::size_t max_backed_up_pongs = 64;
 
 }  // namespace
@@ -84,11 +86,7 @@ constexpr std::size_t max_backed_up_pongs = 64;
 class Adapter::State : public std::enable_shared_from_this<State> {
 public:
     State(Hub& hub, Server& server, TransportOptions options)
-        : hub(hub),
-          server(server),
-          options(options),
-          read_message_max(options.read_message_max ? options.read_message_max
-                                                    : hub.options().limits.max_message_bytes) {}
+        : hub(hub), server(server), options(options), read_message_max(options.read_limit(hub.options())) {}
 
     Hub& hub;
     Server& server;
@@ -101,16 +99,14 @@ public:
 
     template <class... Args>
     void log(LogLevel level, fmt::format_string<Args...> format, Args&&... args) const {
-        const auto& o = hub.options();
-        if (!o.log_sink || level < o.log_level || o.log_level == LogLevel::off) return;
-        o.log_sink(level, fmt::format(format, std::forward<Args>(args)...));
+        detail::log(hub.options(), level, format, std::forward<Args>(args)...);
     }
 
 private:
     /** One WebSocket from a successful validate until its close or fail handler. */
     struct Entry {
         std::optional<Admission> admission;  ///< until the open handler uses it
-        std::shared_ptr<Link> link;
+        std::shared_ptr<HubConnection> link;
         std::shared_ptr<Session> session;
         TimerPtr keepalive;
     };
@@ -121,14 +117,14 @@ private:
     void gone(connection_hdl hdl);
     /** Ping a silent client (on a `tick`) and schedule the next tick. */
     void keepalive(connection_hdl hdl, bool tick);
-    std::shared_ptr<Link> link_of(const connection_hdl& hdl) const;
+    std::shared_ptr<HubConnection> link_of(const connection_hdl& hdl) const;
 
     mutable std::mutex mutex_;
     bool stopping_ = false;
     std::map<connection_hdl, Entry, std::owner_less<connection_hdl>> entries_;
 };
 
-ConnectionPtr Link::resolve(std::shared_ptr<Adapter::State>& state) const {
+ConnectionPtr HubConnection::resolve(std::shared_ptr<Adapter::State>& state) const {
     state = state_.lock();
     if (!state) return nullptr;
     ErrorCode ec;
@@ -136,22 +132,22 @@ ConnectionPtr Link::resolve(std::shared_ptr<Adapter::State>& state) const {
     return ec ? nullptr : con;
 }
 
-bool Link::on_strand(const ConnectionPtr& con) {
+bool HubConnection::on_strand(const ConnectionPtr& con) {
     auto strand = con->get_strand();
     return !strand || strand->running_in_this_thread();
 }
 
-std::size_t Link::sample(const ConnectionPtr& con) {
+std::size_t HubConnection::sample(const ConnectionPtr& con) {
     auto now = con->get_buffered_amount();
     sampled_.store(now, std::memory_order_relaxed);
     return now;
 }
 
-void Link::later(const ConnectionPtr& con, std::function<void()> task) {
+void HubConnection::later(const ConnectionPtr& con, std::function<void()> task) {
     ::boost::asio::post(*con->get_strand(), std::move(task));
 }
 
-void Link::send(std::shared_ptr<const std::string> text) {
+void HubConnection::send(std::shared_ptr<const std::string> text) {
     if (closing_.load()) return;
     std::shared_ptr<Adapter::State> state;
     auto con = resolve(state);
@@ -161,7 +157,7 @@ void Link::send(std::shared_ptr<const std::string> text) {
         if (closing_.load()) return;
         auto buffered = sample(con);
         if (buffered > 0 && buffered + t->size() > max)
-            return close_for("slow-consumer", close_code::policy_violation, "too slow");
+            return close_for(transport_close::slow_consumer, close_code::policy_violation, "too slow");
         (void)con->send(*t, ::websocketpp::frame::opcode::text);  // fails only once closing: ignore
         sample(con);
     };
@@ -169,7 +165,7 @@ void Link::send(std::shared_ptr<const std::string> text) {
     // Another thread: websocketpp's queue is the strand's to touch (see sample()).
     auto estimate = sampled_.load(std::memory_order_relaxed) + pending_.load(std::memory_order_relaxed);
     if (estimate > 0 && estimate + text->size() > max) {
-        close_for("slow-consumer", close_code::policy_violation, "too slow");
+        close_for(transport_close::slow_consumer, close_code::policy_violation, "too slow");
         return;
     }
     pending_.fetch_add(text->size(), std::memory_order_relaxed);
@@ -179,7 +175,7 @@ void Link::send(std::shared_ptr<const std::string> text) {
     });
 }
 
-bool Link::offer(std::shared_ptr<const std::string> text) {
+bool HubConnection::offer(std::shared_ptr<const std::string> text) {
     if (closing_.load()) return true;
     std::shared_ptr<Adapter::State> state;
     auto con = resolve(state);
@@ -208,7 +204,7 @@ bool Link::offer(std::shared_ptr<const std::string> text) {
     return true;
 }
 
-bool Link::answer_ping() {
+bool HubConnection::answer_ping() {
     std::shared_ptr<Adapter::State> state;
     auto con = resolve(state);
     if (!con || closing_.load()) return false;
@@ -222,15 +218,15 @@ bool Link::answer_ping() {
         return true;
     }
     if (++backed_up_pongs_ <= max_backed_up_pongs) return true;
-    close_for("slow-consumer", close_code::policy_violation, "too slow");
+    close_for(transport_close::slow_consumer, close_code::policy_violation, "too slow");
     return false;
 }
 
-void Link::close(int code, std::string_view reason) {
+void HubConnection::close(int code, std::string_view reason) {
     if (!closing_.exchange(true)) shut(code, reason);
 }
 
-void Link::close_for(std::string_view counter, int code, std::string_view reason) {
+void HubConnection::close_for(std::string_view counter, int code, std::string_view reason) {
     if (closing_.exchange(true)) return;
     if (auto state = state_.lock()) {
         state->hub.count_transport_close(counter);
@@ -239,7 +235,7 @@ void Link::close_for(std::string_view counter, int code, std::string_view reason
     shut(code, reason);
 }
 
-void Link::shut(int code, std::string_view reason) {
+void HubConnection::shut(int code, std::string_view reason) {
     std::shared_ptr<Adapter::State> state;
     auto con = resolve(state);
     if (!con) return;
@@ -292,7 +288,7 @@ void Adapter::State::install() {
         if (auto self = weak.lock())
             if (auto link = self->link_of(hdl)) {
                 link->unresponsive = true;
-                link->close_for("keepalive-timeout", close_code::policy_violation, "keep-alive timeout");
+                link->close_for(transport_close::keepalive_timeout, close_code::policy_violation, "keep-alive timeout");
             }
     });
 }
@@ -319,10 +315,9 @@ bool Adapter::State::validate(connection_hdl hdl) {
         return false;
     }
     Handshake handshake;
-    const std::string& resource = con->get_resource();
-    auto question = resource.find('?');
-    handshake.path = resource.substr(0, question);
-    if (question != std::string::npos) handshake.query = resource.substr(question + 1);
+    auto target = split_target(con->get_resource());
+    handshake.path = target.path;
+    handshake.query = target.query;
     for (const auto& [name, value] : con->get_request().get_headers())
         handshake.headers.emplace_back(name, value);
     boost::system::error_code error;
@@ -343,7 +338,7 @@ bool Adapter::State::validate(connection_hdl hdl) {
 }
 
 void Adapter::State::open(connection_hdl hdl) {
-    auto link = std::make_shared<Link>(weak_from_this(), hdl);
+    auto link = std::make_shared<HubConnection>(weak_from_this(), hdl);
     std::optional<Admission> admission;
     bool stopping;
     {
@@ -385,7 +380,7 @@ void Adapter::State::keepalive(connection_hdl hdl, bool tick) {
 }
 
 void Adapter::State::message(connection_hdl hdl, const Server::message_ptr& message) {
-    std::shared_ptr<Link> link;
+    std::shared_ptr<HubConnection> link;
     std::shared_ptr<Session> session;
     {
         std::lock_guard lock(mutex_);
@@ -397,7 +392,7 @@ void Adapter::State::message(connection_hdl hdl, const Server::message_ptr& mess
     if (!link) return;
     link->heard = true;
     if (message->get_opcode() != ::websocketpp::frame::opcode::text) {
-        link->close_for("binary-frame", close_code::unsupported_data, "binary frames are not supported");
+        link->close_for(transport_close::binary_frame, close_code::unsupported_data, "binary frames are not supported");
         return;
     }
     if (session) hub.receive(*session, message->get_payload());
@@ -416,7 +411,7 @@ void Adapter::State::gone(connection_hdl hdl) {
     ErrorCode ec;
     auto con = server.get_con_from_hdl(hdl, ec);
     if (!ec && con->get_local_close_code() == ::websocketpp::close::status::message_too_big) {
-        hub.count_transport_close("message-too-big");
+        hub.count_transport_close(transport_close::message_too_big);
         log(LogLevel::info, "closed a connection: message over {} bytes", read_message_max);
     }
     // No close frame either way (websocketpp says 1006 for both): the
@@ -428,14 +423,14 @@ void Adapter::State::gone(connection_hdl hdl) {
     if (entry.session) hub.leave(*entry.session, lost ? Departure::lost : Departure::closed);
 }
 
-std::shared_ptr<Link> Adapter::State::link_of(const connection_hdl& hdl) const {
+std::shared_ptr<HubConnection> Adapter::State::link_of(const connection_hdl& hdl) const {
     std::lock_guard lock(mutex_);
     auto it = entries_.find(hdl);
     return it == entries_.end() ? nullptr : it->second.link;
 }
 
 void Adapter::State::close_all(int code) {
-    std::vector<std::shared_ptr<Link>> links;
+    std::vector<std::shared_ptr<HubConnection>> links;
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "frame_reader.hpp"
+#include "rfc6455.hpp"
 
 using switchboard::beast::detail::FrameReader;
 using switchboard::beast::detail::valid_utf8;

@@ -1,4 +1,4 @@
-// frame_reader_fuzz: the Beast adapter's RFC 6455 reader (src/beast/frame_reader.hpp)
+// frame_reader_fuzz: the Beast adapter's RFC 6455 reader (src/beast/rfc6455.hpp)
 // on arbitrary client bytes.
 //
 // Input: byte 0 (low 3 bits) says how many chunk sizes follow (0..7), each
@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-#include "beast/frame_reader.hpp"
+#include "beast/rfc6455.hpp"
 #include "fuzz_check.hpp"
 
 namespace {

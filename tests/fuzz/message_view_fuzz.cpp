@@ -153,8 +153,8 @@ struct Verdict {
 };
 
 Verdict check_parse(std::string_view text, const Oracle& oracle) {
-    switchboard::Error error;
-    auto view = switchboard::MessageView::parse(text, max_depth, &error);
+    auto view = switchboard::MessageView::parse(text, max_depth);
+    const auto& error = view.error();
     const bool too_deep = oracle.json_ok && oracle.depth > max_depth;
     const bool not_message = oracle.json_ok && (!oracle.is_object || oracle.duplicate);
     const bool should_accept = oracle.json_ok && !too_deep && !not_message;

@@ -22,11 +22,8 @@ public:
         options.host = "127.0.0.1";
         options.port = 0;
         options.threads = 2;
-        options.transport.queue_max_bytes = settings.queue_max_bytes;
+        static_cast<sb::TransportOptions&>(options.transport) = settings;
         options.transport.queue_max_messages = settings.queue_max_messages;
-        options.transport.read_message_max = settings.read_message_max;
-        options.transport.handshake_timeout = settings.handshake_timeout;
-        options.transport.idle_timeout = settings.idle_timeout;
         options.transport.max_handshakes_per_address = 0;  // every client of the kit comes from 127.0.0.1
         server_ = std::make_unique<sb::beast::Server>(hub, options);
         if (auto error = server_->listen()) throw std::runtime_error(error->code + ": " + error->message);

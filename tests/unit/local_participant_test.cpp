@@ -1,4 +1,5 @@
 // The host application as a user of a room: Hub::join_local.
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -248,4 +249,30 @@ TEST_CASE("a client's message the host cannot parse must not escape into the sen
     auto answered = users[0].connection->take();
     auto delivered = inbox.take();
     CHECK(answered.size() + delivered.size() == 1);
+}
+
+TEST_CASE("a local handler that throws is logged; the sender and the room carry on", "[local]") {
+    Options options;
+    std::vector<std::string> lines;
+    std::mutex lines_mutex;
+    options.log_sink = [&](LogLevel, std::string_view line) {
+        std::lock_guard lock(lines_mutex);
+        lines.emplace_back(line);
+    };
+    Hub hub(options);
+    int calls = 0;
+    auto host = hub.join_local("", [&](const json& m) {
+        if (m.value("type", "") == "peer-connect" && ++calls == 1) throw std::runtime_error("host bug");
+    });
+    auto users = join_quietly(hub, 2);
+    users[0].send(hub, peer_connect(host_user_id));  // thrown inside the host's handler
+    CHECK(users[0].connection->take().empty());      // the sender is not blamed
+    users[0].send(hub, peer_connect(users[1].id()));
+    CHECK(take_one(users[1]).at("from") == users[0].id());
+    users[0].send(hub, peer_connect(host_user_id));  // the host still receives
+    CHECK(calls == 2);
+    std::lock_guard lock(lines_mutex);
+    CHECK(std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
+              return l.find("local participant's handler threw: host bug") != std::string::npos;
+          }) == 1);
 }

@@ -12,6 +12,13 @@ using nlohmann::json;
 
 namespace {
 
+/** The error MessageView::parse refuses `text` with, checking that it does refuse it. */
+Error refusal(std::string_view text, int max_depth) {
+    auto parsed = MessageView::parse(text, max_depth);
+    CHECK_FALSE(parsed);
+    return parsed.error();
+}
+
 std::string nested(int depth) {
     // `depth` levels in total: the outer object plus depth-1 arrays.
     std::string text = R"({"a":)";
@@ -99,16 +106,14 @@ TEST_CASE("MessageView refuses a duplicate member name at any depth", "[view][du
     };
     for (const char* text : texts) {
         INFO(text);
-        Error error;
-        CHECK_FALSE(MessageView::parse(text, 32, &error));
+        auto error = refusal(text, 32);
         CHECK(error.code == "invalid-message");
         CHECK(error.message.find("appears twice") != std::string::npos);
     }
     // Text that is not JSON is invalid-json, whatever duplicates it has (found by the fuzzer).
     for (const char* text : {R"({"a":1,"a":2}})", R"({"x":{"a":1,"a":2},)"}) {
         INFO(text);
-        Error error;
-        CHECK_FALSE(MessageView::parse(text, 32, &error));
+        auto error = refusal(text, 32);
         CHECK(error.code == "invalid-json");
     }
     // Same names in different objects, or differing only in case, are fine.
@@ -122,11 +127,10 @@ TEST_CASE("MessageView finds a duplicate among many members quickly", "[view][du
     std::string unique = many + R"("last":1})";
     CHECK(MessageView::parse(unique, 32));
     std::string twice = many + R"("k2500":1})";
-    Error error;
-    CHECK_FALSE(MessageView::parse(twice, 32, &error));
+    auto error = refusal(twice, 32);
     CHECK(error.message.find(R"("k2500")") != std::string::npos);
     std::string nested = R"({"o":)" + twice + "}";
-    CHECK_FALSE(MessageView::parse(nested, 32, &error));
+    error = refusal(nested, 32);
     CHECK(error.code == "invalid-message");
 }
 
@@ -213,9 +217,9 @@ TEST_CASE("MessageView accepts every JSON value form inside an object", "[view]"
           R"({"a":true,"b":false,"c":null,"d":[],"e":[[],{}]})", R"({"s":"\"\\\/\b\f\n\r\t\u0000\uFFFF"})",
           "{\"u\":\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"}", "{\"u\":\"\xEF\xBF\xBF\xF4\x8F\xBF\xBF\"}"}) {
         INFO(text);
-        Error error;
-        CHECK(MessageView::parse(text, 32, &error));
-        CHECK(error.message.empty());
+        auto parsed = MessageView::parse(text, 32);
+        CHECK(parsed);
+        CHECK(parsed.error().message.empty());
     }
 }
 
@@ -256,8 +260,7 @@ TEST_CASE("MessageView rejects text that is not JSON, with a reason", "[view]") 
                                       std::string("{\"a\":\"\0\"}", 9)};
     for (const auto& text : texts) {
         INFO("text: " << hex(text));
-        Error error;
-        CHECK_FALSE(MessageView::parse(text, 32, &error));
+        auto error = refusal(text, 32);
         CHECK_FALSE(error.message.empty());
         CHECK(error.code == "invalid-json");
     }
@@ -281,8 +284,7 @@ TEST_CASE("MessageView rejects invalid UTF-8 anywhere in strings", "[view][utf8]
     for (const char* bytes : bad) {
         for (auto text : {std::string(R"({"v":")") + bytes + "\"}", std::string("{\"") + bytes + "\":1}"}) {
             INFO("text: " << hex(text));
-            Error error;
-            CHECK_FALSE(MessageView::parse(text, 32, &error));
+            auto error = refusal(text, 32);
             CHECK(error.code == "invalid-json");
             CHECK(error.message.find("UTF-8") != std::string::npos);
         }
@@ -294,8 +296,7 @@ TEST_CASE("MessageView rejects lone UTF-16 surrogate escapes", "[view][utf8]") {
                              R"({"v":"\ud800\u0041"})", R"({"v":"\ud800\ud800"})", R"({"v":"\ud800x"})",
                              R"({"\ud800":1})", R"({"v":"\ud800\n"})"}) {
         INFO(text);
-        Error error;
-        CHECK_FALSE(MessageView::parse(text, 32, &error));
+        auto error = refusal(text, 32);
         CHECK(error.message.find("surrogate") != std::string::npos);
     }
     CHECK(MessageView::parse(R"({"v":"\ud83d\ude00","w":"\uDBFF\uDFFF"})", 32));
@@ -304,13 +305,11 @@ TEST_CASE("MessageView rejects lone UTF-16 surrogate escapes", "[view][utf8]") {
 TEST_CASE("MessageView tells a non-object apart from non-JSON", "[view]") {
     for (const char* text : {"[]", "[1,2]", "1", "-2.5", R"("type")", "null", "true", " false "}) {
         INFO(text);
-        Error error;
-        CHECK_FALSE(MessageView::parse(text, 32, &error));
+        auto error = refusal(text, 32);
         CHECK(error.code == "invalid-message");
         CHECK_FALSE(error.message.empty());
     }
-    Error error;
-    CHECK_FALSE(MessageView::parse("[1,", 32, &error));
+    auto error = refusal("[1,", 32);
     CHECK(error.code == "invalid-json");
 }
 
@@ -319,15 +318,14 @@ TEST_CASE("MessageView enforces the nesting depth, the message itself being 1", 
     CHECK(MessageView::parse(nested(2), 2));
     CHECK_FALSE(MessageView::parse(nested(2), 1));
     CHECK(MessageView::parse(nested(32), 32));
-    Error error;
-    CHECK_FALSE(MessageView::parse(nested(33), 32, &error));
+    auto error = refusal(nested(33), 32);
     CHECK(error.code == "invalid-json");
     CHECK(error.message.find("deeper") != std::string::npos);
     // Objects count like arrays.
     CHECK(MessageView::parse(R"({"a":{"b":{}}})", 3));
     CHECK_FALSE(MessageView::parse(R"({"a":{"b":{}}})", 2));
     // A non-object top level is checked too.
-    CHECK_FALSE(MessageView::parse("[[[]]]", 2, &error));
+    error = refusal("[[[]]]", 2);
     CHECK(error.code == "invalid-json");
 }
 

@@ -24,12 +24,7 @@ public:
         server_->clear_error_channels(::websocketpp::log::elevel::all);
         server_->init_asio();
         server_->set_reuse_addr(true);
-        sb::websocketpp::TransportOptions options;
-        options.queue_max_bytes = settings.queue_max_bytes;
-        options.read_message_max = settings.read_message_max;
-        options.handshake_timeout = settings.handshake_timeout;
-        options.idle_timeout = settings.idle_timeout;
-        adapter_ = std::make_unique<sb::websocketpp::Adapter>(hub, *server_, options);
+        adapter_ = std::make_unique<sb::websocketpp::Adapter>(hub, *server_, settings);
         server_->listen(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
         boost::system::error_code ec;
         auto port = server_->get_local_endpoint(ec).port();

@@ -60,8 +60,9 @@
 // How it drives your adapter: for every clause the kit creates a fresh Hub
 // (with the limits and hooks that clause needs), calls your `start` with it
 // and with the transport settings the clause needs, connects its clients to
-// the port you return, and finally calls your `stop`. You map
-// `TransportSettings` onto your adapter's own options.
+// the port you return, and finally calls your `stop`. `TransportSettings`
+// is the shared TransportOptions (what the bundled adapters take) plus a
+// message-count bound: pass it on, or map it onto your adapter's options.
 //
 // Threads: `start` and `stop` are called on the thread that called
 // run_conformance, never concurrently. The kit's clients run on a thread of
@@ -109,28 +110,24 @@
 
 #include <switchboard/hub.hpp>
 #include <switchboard/options.hpp>
+#include <switchboard/transport.hpp>
 
 namespace switchboard::testing {
 
 /**
- * Transport settings a clause needs. Map each onto your adapter's option of
- * the same meaning (the bundled adapters' TransportOptions use these names).
+ * Transport settings a clause needs: the shared TransportOptions
+ * (transport.hpp; the bundled adapters take them as they are), with
+ * smaller defaults so that clauses run quickly, plus a message-count bound
+ * for adapters that count messages.
  */
-struct TransportSettings {
-    /**
-     * Bound on one connection's outgoing queue, in bytes. Messages routed
-     * from other users may take half (Connection::offer refuses beyond);
-     * the server's own messages beyond the whole close it (1008).
-     */
-    std::size_t queue_max_bytes = 1024 * 1024;
-    /** The same bound in messages, if your adapter counts messages; ignore it otherwise. */
+struct TransportSettings : switchboard::TransportOptions {
+    TransportSettings() {
+        queue_max_bytes = 1024 * 1024;
+        handshake_timeout = std::chrono::milliseconds(2'000);
+        idle_timeout = std::chrono::milliseconds(30'000);
+    }
+    /** The queue bound in messages, if your adapter counts messages; ignore it otherwise. */
     std::size_t queue_max_messages = 1024;
-    /** Largest message the WebSocket reader accepts (close 1009 beyond); 0: the hub's Limits::max_message_bytes. */
-    std::size_t read_message_max = 0;
-    /** Opening and closing handshake limit. */
-    std::chrono::milliseconds handshake_timeout{2'000};
-    /** Ping a silent client after half of this; drop it if nothing answers within the whole. */
-    std::chrono::milliseconds idle_timeout{30'000};
 };
 
 /** Your adapter, as the kit drives it. */

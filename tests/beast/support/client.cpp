@@ -383,16 +383,6 @@ struct RawWebSocket {
 
 }  // namespace
 
-int oversized_frame_close_code(std::uint16_t port, std::uint64_t declared_length) {
-    RawWebSocket<tcp::socket> ws;
-    if (!ws.connect(port) || !ws.upgrade()) return 0;
-    unsigned char header[14] = {0x81, 0xFF};  // FIN + text; masked, 64-bit length
-    for (int i = 0; i < 8; ++i)
-        header[2 + i] = static_cast<unsigned char>(declared_length >> (56 - 8 * i));
-    if (!ws.write(net::buffer(header))) return 0;  // 4 zero bytes of mask key, no payload
-    return ws.read_until_close();
-}
-
 struct RawClient::Impl {
     RawWebSocket<tcp::socket> ws;
 };

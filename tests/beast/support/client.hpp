@@ -105,14 +105,6 @@ HttpResult http_request(std::uint16_t port, std::string_view method, std::string
                         std::string_view body = {});
 
 /**
- * A raw-socket client: upgrade at "/", then send only the header of a masked
- * text frame announcing `declared_length` payload bytes, and return the code
- * of the close frame the server answers with (0 if none came in time).
- * Sending no payload keeps the server's teardown free of unread data.
- */
-int oversized_frame_close_code(std::uint16_t port, std::uint64_t declared_length);
-
-/**
  * A plain WebSocket client that writes raw bytes, for clients that break
  * rules browsers keep. Blocking calls, each bounded by 5 s.
  */

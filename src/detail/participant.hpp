@@ -1,5 +1,5 @@
-// A joined user as the hub sees it: the adapter's Session plus delivery
-// ordering and rate-limit state. Private to the library.
+// A participant: a joined user as the hub sees it (the adapter's Session plus delivery
+// ordering and rate-limit state). Private to the library.
 #pragma once
 
 #include <algorithm>
@@ -19,10 +19,10 @@ using Payload = std::shared_ptr<const std::string>;
 /** A user's public profile: a JSON object as compact text, shared by every message that carries it. */
 using Profile = std::shared_ptr<const std::string>;
 
-class Member final : public Session, public std::enable_shared_from_this<Member> {
+class Participant final : public Session, public std::enable_shared_from_this<Participant> {
 public:
-    Member(UserId id, std::string room, std::shared_ptr<Connection> connection, std::string remote_address,
-           Profile profile, double burst)
+    Participant(UserId id, std::string room, std::shared_ptr<Connection> connection, std::string remote_address,
+                Profile profile, double burst)
         : Session(id, std::move(room)),
           connection(std::move(connection)),
           remote_address(std::move(remote_address)),
@@ -164,7 +164,7 @@ public:
     }
 
     /** A suspended user's kept messages, once: from now on everything goes to `successor`. */
-    std::vector<Payload> hand_over(Member* successor) {
+    std::vector<Payload> hand_over(Participant* successor) {
         std::unique_lock lock(mutex_);
         successor_ = successor;
         state_.store(State::moved, std::memory_order_release);
@@ -187,7 +187,7 @@ public:
     }
 
     /** A resumed user's earlier self keeps its successor alive (messages may still come to it). */
-    std::shared_ptr<Member> keep_successor;
+    std::shared_ptr<Participant> keep_successor;
 
 private:
     enum class State { welcoming, open, suspended, moved, gone };
@@ -197,7 +197,7 @@ private:
     std::vector<Payload> pending_;
     std::size_t max_kept_ = 0, max_kept_bytes_ = 0, kept_bytes_ = 0;
     bool overflowed_ = false;
-    Member* successor_ = nullptr;
+    Participant* successor_ = nullptr;
     double tokens_;
     std::chrono::steady_clock::time_point last_refill_;
 };

@@ -1,11 +1,15 @@
-// Internal to switchboard_beast: the server side of RFC 6455 framing, for
-// the bytes a client sends after the upgrade.
+// Internal to switchboard_beast: RFC 6455 framing, all of it in one place.
 //
-// The session reads whatever the socket has into one buffer and hands it
-// here; every complete frame in it is handled in that one pass (unmasked in
-// place, whole messages passed on without a copy), so a read that brought
-// ten candidates routes ten candidates before anything is written. What it
-// enforces, each failure naming the close code to send:
+// The session speaks WebSocket itself once Beast has answered the upgrade:
+// this header holds the opcodes and close codes, the headers of the frames
+// the server writes (unmasked, never fragmented), close payloads, and the
+// reader of what a client sends.
+//
+// The reader takes whatever one read brought and handles every complete
+// frame in it in one pass (unmasked in place, whole messages passed on
+// without a copy), so a read that brought ten candidates routes ten
+// candidates before anything is written. What it enforces, each failure
+// naming the close code to send:
 //   - client frames are masked, reserved bits are clear (no extension is
 //     ever negotiated), opcodes are known: otherwise 1002;
 //   - control frames are final and at most 125 bytes; a close frame carries
@@ -16,17 +20,78 @@
 //   - a text message is valid UTF-8: otherwise 1007.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
 
+#include <switchboard/errors.hpp>
+
 #include "../detail/utf8.hpp"
 
 namespace switchboard::beast::detail {
 
 using switchboard::detail::valid_utf8;
+
+/** Frame opcodes (RFC 6455 5.2). */
+enum class Opcode : std::uint8_t { continuation = 0, text = 1, binary = 2, close = 8, ping = 9, pong = 10 };
+
+/** Close codes only the framing uses (RFC 6455 7.4.1); those the hub uses too are in switchboard::close_code. */
+namespace close_status {
+inline constexpr int protocol_error = 1002;      ///< the client broke RFC 6455
+inline constexpr int no_status_received = 1005;  ///< a close frame without a code; never sent
+inline constexpr int invalid_payload = 1007;     ///< text that is not UTF-8
+}  // namespace close_status
+
+/** A code a close frame may carry (RFC 6455 7.4). */
+constexpr bool valid_close_code(int code) noexcept {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
+}
+
+/** Control frames carry at most this many payload bytes. */
+inline constexpr std::size_t max_control_payload = 125;
+
+/** The header of a frame the server writes: final, unmasked, 2 to 10 bytes. */
+struct FrameHeader {
+    std::array<char, 10> bytes;
+    std::uint8_t size;
+};
+
+constexpr FrameHeader server_frame_header(Opcode opcode, std::uint64_t length) noexcept {
+    FrameHeader h{{}, 0};
+    h.bytes[0] = static_cast<char>(0x80 | static_cast<unsigned>(opcode));  // FIN; server frames are not masked
+    if (length < 126) {
+        h.bytes[1] = static_cast<char>(length);
+        h.size = 2;
+    } else if (length <= 0xffff) {
+        h.bytes[1] = 126;
+        h.bytes[2] = static_cast<char>(length >> 8);
+        h.bytes[3] = static_cast<char>(length);
+        h.size = 4;
+    } else {
+        h.bytes[1] = 127;
+        for (int i = 0; i < 8; ++i)
+            h.bytes[2 + i] = static_cast<char>(length >> (56 - 8 * i));
+        h.size = 10;
+    }
+    return h;
+}
+
+/** A close frame's payload: the code, then the reason cut to fit 125 bytes (at a character boundary). */
+inline std::string close_payload(int code, std::string_view reason) {
+    std::string payload;
+    payload.push_back(static_cast<char>((code >> 8) & 0xff));
+    payload.push_back(static_cast<char>(code & 0xff));
+    if (reason.size() > max_control_payload - 2) {
+        reason = reason.substr(0, max_control_payload - 2);
+        while (!reason.empty() && !valid_utf8(reason))
+            reason.remove_suffix(1);
+    }
+    payload.append(reason);
+    return payload;
+}
 
 /**
  * Parses client frames. `Sink` receives, in order:
@@ -39,6 +104,11 @@ using switchboard::detail::valid_utf8;
  * After on_close or on_error nothing more is parsed.
  */
 class FrameReader {
+    static constexpr bool is_control(Opcode opcode) noexcept { return static_cast<unsigned>(opcode) >= 8; }
+    static constexpr int protocol_error = close_status::protocol_error;
+    static constexpr int invalid_payload = close_status::invalid_payload;
+    static constexpr int no_status_received = close_status::no_status_received;
+
 public:
     explicit FrameReader(std::size_t max_message) : max_message_(max_message) {}
 
@@ -59,9 +129,9 @@ public:
                 break;
             }
             const bool fin = p[0] & 0x80;
-            const unsigned opcode = p[0] & 0x0f;
-            if (p[0] & 0x70) return fail(sink, used, 1002, "reserved bits set without an extension");
-            if (!(p[1] & 0x80)) return fail(sink, used, 1002, "client frames must be masked");
+            const auto opcode = static_cast<Opcode>(p[0] & 0x0f);
+            if (p[0] & 0x70) return fail(sink, used, protocol_error, "reserved bits set without an extension");
+            if (!(p[1] & 0x80)) return fail(sink, used, protocol_error, "client frames must be masked");
             std::uint64_t length = p[1] & 0x7f;
             const std::size_t length_end = length == 126 ? 4 : length == 127 ? 10 : 2;
             if (left < length_end) {
@@ -74,18 +144,22 @@ public:
                 length = 0;
                 for (int i = 0; i < 8; ++i)
                     length = (length << 8) | p[2 + i];
-                if (length >> 63) return fail(sink, used, 1002, "frame length out of range");
+                if (length >> 63) return fail(sink, used, protocol_error, "frame length out of range");
             }
-            if (opcode >= 8) {
-                if (opcode > 10) return fail(sink, used, 1002, "unknown control opcode");
-                if (!fin) return fail(sink, used, 1002, "fragmented control frame");
-                if (length > 125) return fail(sink, used, 1002, "control frame over 125 bytes");
+            if (is_control(opcode)) {
+                if (opcode > Opcode::pong) return fail(sink, used, protocol_error, "unknown control opcode");
+                if (!fin) return fail(sink, used, protocol_error, "fragmented control frame");
+                if (length > max_control_payload)
+                    return fail(sink, used, protocol_error, "control frame over 125 bytes");
             } else {
-                if (opcode > 2) return fail(sink, used, 1002, "unknown data opcode");
-                if (opcode == 0 && !in_message_) return fail(sink, used, 1002, "continuation without a message");
-                if (opcode != 0 && in_message_) return fail(sink, used, 1002, "new message inside a fragmented one");
+                const bool continuation = opcode == Opcode::continuation;
+                if (opcode > Opcode::binary) return fail(sink, used, protocol_error, "unknown data opcode");
+                if (continuation && !in_message_)
+                    return fail(sink, used, protocol_error, "continuation without a message");
+                if (!continuation && in_message_)
+                    return fail(sink, used, protocol_error, "new message inside a fragmented one");
                 if (message_size_ + length > max_message_)  // message_size_ is 0 outside a fragmented message
-                    return fail(sink, used, 1009, "message too big");
+                    return fail(sink, used, close_code::message_too_big, "message too big");
             }
             const std::size_t header = length_end + 4;  // and the masking key
             if (left < header || left - header < length) {
@@ -98,18 +172,18 @@ public:
             used += header + n;
             std::string_view view(payload, n);
             switch (opcode) {
-                case 8:
+                case Opcode::close:
                     return close(sink, used, view);
-                case 9:
+                case Opcode::ping:
                     sink.on_ping(view);
                     continue;
-                case 10:
+                case Opcode::pong:
                     sink.on_pong();
                     continue;
                 default:
                     break;
             }
-            if (opcode != 0) message_opcode_ = opcode;
+            if (opcode != Opcode::continuation) message_opcode_ = opcode;
             if (fin && !in_message_) {
                 if (!deliver(sink, view, ascii)) return used;
                 continue;
@@ -117,7 +191,7 @@ public:
             message_ascii_ = message_ascii_ && ascii;
             in_message_ = true;
             message_size_ += n;
-            if (message_opcode_ == 1) fragments_.append(view);
+            if (message_opcode_ == Opcode::text) fragments_.append(view);
             if (!fin) continue;
             const bool message_ascii = message_ascii_;
             in_message_ = false;
@@ -165,13 +239,13 @@ private:
 
     template <class Sink>
     bool deliver(Sink& sink, std::string_view message, bool ascii) {
-        if (message_opcode_ == 2) {
+        if (message_opcode_ == Opcode::binary) {
             sink.on_binary();
             return true;
         }
         if (!ascii && !valid_utf8(message)) {
             done_ = true;
-            sink.on_error(1007, "text message is not valid UTF-8");
+            sink.on_error(invalid_payload, "text message is not valid UTF-8");
             return false;
         }
         sink.on_text(message);
@@ -182,23 +256,21 @@ private:
     std::size_t close(Sink& sink, std::size_t used, std::string_view payload) {
         done_ = true;
         if (payload.empty()) {
-            sink.on_close(1005, {});
+            sink.on_close(no_status_received, {});
             return used;
         }
         if (payload.size() == 1) {
-            sink.on_error(1002, "close frame with a one-byte payload");
+            sink.on_error(protocol_error, "close frame with a one-byte payload");
             return used;
         }
         const int code = (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]);
-        const bool valid =
-            (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
-        if (!valid) {
-            sink.on_error(1002, "close frame with an invalid code");
+        if (!valid_close_code(code)) {
+            sink.on_error(protocol_error, "close frame with an invalid code");
             return used;
         }
         auto reason = payload.substr(2);
         if (!valid_utf8(reason)) {
-            sink.on_error(1007, "close reason is not valid UTF-8");
+            sink.on_error(invalid_payload, "close reason is not valid UTF-8");
             return used;
         }
         sink.on_close(code, reason);
@@ -216,7 +288,7 @@ private:
     std::size_t wanted_ = 0;
     std::uint64_t message_size_ = 0;  // of the fragmented message in progress
     std::string fragments_;           // its text so far (binary is not kept)
-    unsigned message_opcode_ = 1;
+    Opcode message_opcode_ = Opcode::text;
     bool in_message_ = false;
     bool message_ascii_ = true;  // every fragment so far was ASCII
     bool done_ = false;

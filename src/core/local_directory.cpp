@@ -18,7 +18,7 @@ class LocalDirectory final : public Directory {
 public:
     std::optional<UserId> allocate_id() override { return next_id_.fetch_add(1, std::memory_order_relaxed); }
 
-    JoinOutcome join(const std::shared_ptr<Member>& member, const Limits& limits) override {
+    JoinOutcome join(const std::shared_ptr<Participant>& member, const Limits& limits) override {
         JoinOutcome out;
         std::unique_lock lock(mutex_);
         const std::string& address = member->remote_address;
@@ -62,7 +62,7 @@ public:
         return out;
     }
 
-    void leave(Member& member) override {
+    void leave(Participant& member) override {
         std::unique_lock lock(mutex_);
         auto user = users_.find(member.id());
         if (user == users_.end() || user->second.get() != &member) return;
@@ -91,7 +91,7 @@ public:
     }
 
     Delivery deliver(const std::string& room, UserId to, const Payload& message) override {
-        std::shared_ptr<Member> target;
+        std::shared_ptr<Participant> target;
         {
             std::shared_lock lock(mutex_);
             auto it = users_.find(to);
@@ -101,10 +101,10 @@ public:
         return target->offer(message) ? Delivery::delivered : Delivery::refused;
     }
 
-    void announce(const Member& member, Presence what) override {
+    void announce(const Participant& member, Presence what) override {
         // A newcomer is news to those who joined before it; a leaver to everyone left.
         const std::uint64_t before = what == Presence::joined ? member.join_seq : join_seq_limit;
-        std::vector<std::shared_ptr<Member>> targets;
+        std::vector<std::shared_ptr<Participant>> targets;
         {
             std::shared_lock lock(mutex_);
             auto it = rooms_.find(member.room());
@@ -119,7 +119,7 @@ public:
             m->deliver(message);
     }
 
-    bool replace(const std::shared_ptr<Member>& old, const std::shared_ptr<Member>& now) override {
+    bool replace(const std::shared_ptr<Participant>& old, const std::shared_ptr<Participant>& now) override {
         std::unique_lock lock(mutex_);
         auto user = users_.find(old->id());
         if (user == users_.end() || user->second != old) return false;
@@ -158,7 +158,7 @@ public:
         return out;
     }
 
-    std::shared_ptr<Member> local_member(UserId id) const override {
+    std::shared_ptr<Participant> local_member(UserId id) const override {
         std::shared_lock lock(mutex_);
         auto it = users_.find(id);
         return it == users_.end() ? nullptr : it->second;
@@ -179,7 +179,7 @@ public:
 
 private:
     struct Room {
-        std::vector<std::shared_ptr<Member>> members;
+        std::vector<std::shared_ptr<Participant>> members;
         std::string opened_by;  // the address of its first user; "" for a local participant
     };
     struct AddressCounts {
@@ -200,7 +200,7 @@ private:
     std::atomic<UserId> next_id_{1};  // 0 is the host's
     mutable std::shared_mutex mutex_;
     std::uint64_t join_seq_ = 0;
-    std::unordered_map<UserId, std::shared_ptr<Member>> users_;
+    std::unordered_map<UserId, std::shared_ptr<Participant>> users_;
     std::unordered_map<std::string, Room> rooms_;
     std::unordered_map<std::string, AddressCounts> addresses_;
 };

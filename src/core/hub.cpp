@@ -13,8 +13,8 @@
 
 #include "detail/client_name.hpp"
 #include "detail/constant_time.hpp"
-#include "detail/hub_core.hpp"
 #include "detail/utf8.hpp"
+#include "hub_core.hpp"
 
 namespace switchboard {
 namespace detail {
@@ -90,13 +90,13 @@ std::optional<Directory::Claimed> HubCore::claim(UserId id, const std::string& r
     return Directory::Claimed{member->profile, member->release()};
 }
 
-std::shared_ptr<Member> HubCore::resume_from_elsewhere(UserId id, const std::string& room, std::string_view secret,
-                                                       std::shared_ptr<Connection> connection,
-                                                       const std::string& remote_address) {
+std::shared_ptr<Participant> HubCore::resume_from_elsewhere(UserId id, const std::string& room, std::string_view secret,
+                                                            std::shared_ptr<Connection> connection,
+                                                            const std::string& remote_address) {
     auto claimed = directory_->claim_elsewhere(id, room, secret);
     if (!claimed) return nullptr;
-    auto member = std::make_shared<Member>(id, room, std::move(connection), remote_address, claimed->profile,
-                                           options.limits.rate_burst);
+    auto member = std::make_shared<Participant>(id, room, std::move(connection), remote_address, claimed->profile,
+                                                options.limits.rate_burst);
     if (!directory_->adopt(member)) {
         // The directory has let it go (the others hear it left); this connection joins afresh.
         log(LogLevel::warn, "user {} was handed over from another node but could not be taken in", id);
@@ -190,9 +190,9 @@ Admission HubCore::admit(Handshake handshake) {
     return a;
 }
 
-std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connection> connection,
-                                      std::string remote_address, Profile profile, std::optional<UserId> fixed_id,
-                                      std::string_view resume_token) {
+std::shared_ptr<Participant> HubCore::open(std::string room, std::shared_ptr<Connection> connection,
+                                           std::string remote_address, Profile profile, std::optional<UserId> fixed_id,
+                                           std::string_view resume_token) {
     started.store(true);
     if (!connection) throw std::invalid_argument("Hub::open needs a connection");
     std::string resume_refusal;
@@ -219,8 +219,8 @@ std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connecti
     const UserId id = allocated.value_or(0);
     static const auto empty = std::make_shared<const std::string>("{}");
     if (!profile) profile = empty;
-    auto member = std::make_shared<Member>(id, std::move(room), std::move(connection), std::move(remote_address),
-                                           std::move(profile), options.limits.rate_burst);
+    auto member = std::make_shared<Participant>(id, std::move(room), std::move(connection), std::move(remote_address),
+                                                std::move(profile), options.limits.rate_burst);
     JoinOutcome outcome;
     if (allocated)
         outcome = directory_->join(member, options.limits);
@@ -265,14 +265,14 @@ std::shared_ptr<Member> HubCore::open(std::string room, std::shared_ptr<Connecti
     return member;
 }
 
-std::string HubCore::issue_resume_token(Member& member) {
+std::string HubCore::issue_resume_token(Participant& member) {
     if (options.resume_window.count() <= 0 || member.remote_address.empty()) return {};
     member.resume_secret = random_secret();
     return fmt::format("{}.{}", member.id(), member.resume_secret);
 }
 
-std::shared_ptr<Member> HubCore::take_suspended(std::string_view token, const std::string& room, std::string& why,
-                                                bool& not_here) {
+std::shared_ptr<Participant> HubCore::take_suspended(std::string_view token, const std::string& room, std::string& why,
+                                                     bool& not_here) {
     auto unknown = [&] {
         return fmt::format(
             "the resume token is unknown, was used already, or its {:g} s have passed; you joined as a new user",
@@ -307,9 +307,10 @@ std::shared_ptr<Member> HubCore::take_suspended(std::string_view token, const st
     return member;
 }
 
-std::shared_ptr<Member> HubCore::resume(const std::shared_ptr<Member>& old, std::shared_ptr<Connection> connection) {
-    auto member = std::make_shared<Member>(old->id(), old->room(), std::move(connection), old->remote_address,
-                                           old->profile, options.limits.rate_burst);
+std::shared_ptr<Participant> HubCore::resume(const std::shared_ptr<Participant>& old,
+                                             std::shared_ptr<Connection> connection) {
+    auto member = std::make_shared<Participant>(old->id(), old->room(), std::move(connection), old->remote_address,
+                                                old->profile, options.limits.rate_burst);
     if (!directory_->replace(old, member)) {
         depart(*old);
         return nullptr;
@@ -321,14 +322,14 @@ std::shared_ptr<Member> HubCore::resume(const std::shared_ptr<Member>& old, std:
     return member;
 }
 
-void HubCore::send_login(Member& member, const std::vector<PresentUser>& present, bool resumed,
+void HubCore::send_login(Participant& member, const std::vector<PresentUser>& present, bool resumed,
                          std::vector<Payload> kept) {
     const auto ice = ice_servers_for(member);
     const auto token = issue_resume_token(member);
     member.welcome(login_message(member.id(), member.profile, present, {ice, token, resumed}), std::move(kept));
 }
 
-void HubCore::welcome_back(Member& member, std::vector<Payload> kept) {
+void HubCore::welcome_back(Participant& member, std::vector<Payload> kept) {
     auto present = directory_->members(member.room());
     present.erase(std::remove_if(present.begin(), present.end(), [&](auto& u) { return u.id == member.id(); }),
                   present.end());
@@ -336,7 +337,7 @@ void HubCore::welcome_back(Member& member, std::vector<Payload> kept) {
     resumed_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void HubCore::leave(Member& member, Departure how) {
+void HubCore::leave(Participant& member, Departure how) {
     if (member.gone.exchange(true)) return;
     if (how == Departure::lost && !member.resume_secret.empty() &&
         member.suspend(options.limits.resume_max_messages, options.limits.resume_max_bytes)) {
@@ -360,7 +361,7 @@ void HubCore::run_resume_timer() {
         const auto now = std::chrono::steady_clock::now();
         // Kept messages can overflow at any time: look every 200 ms while anybody waits.
         auto next = now + std::chrono::milliseconds(200);
-        std::vector<std::shared_ptr<Member>> given_up;
+        std::vector<std::shared_ptr<Participant>> given_up;
         for (auto it = suspended_.begin(); it != suspended_.end();) {
             if (it->second.deadline <= now || it->second.member->overflowed()) {
                 given_up.push_back(std::move(it->second.member));
@@ -388,7 +389,7 @@ void HubCore::run_resume_timer() {
     }
 }
 
-void HubCore::depart(Member& member) {
+void HubCore::depart(Participant& member) {
     directory_->leave(member);
     connections_open_.fetch_sub(1, std::memory_order_relaxed);
     directory_->announce(member, Presence::left);
@@ -396,7 +397,7 @@ void HubCore::depart(Member& member) {
     call_hook(left_hook, "on_leave", UserEvent{member.id(), member.room(), member.remote_address, *member.profile});
 }
 
-std::string HubCore::ice_servers_for(const Member& member) {
+std::string HubCore::ice_servers_for(const Participant& member) {
     if (!options.ice_servers) return {};
     std::vector<IceServer> servers;
     try {
@@ -427,7 +428,7 @@ void HubCore::call_hook(const std::function<void(const UserEvent&)>& hook, const
     }
 }
 
-void HubCore::reject(Member& to, std::string_view code, std::string_view message,
+void HubCore::reject(Participant& to, std::string_view code, std::string_view message,
                      std::optional<std::string_view> request_type, std::optional<UserId> request_to) {
     {
         std::lock_guard lock(error_counts_mutex_);
@@ -439,7 +440,7 @@ void HubCore::reject(Member& to, std::string_view code, std::string_view message
     to.deliver(error_payload(code, message, request_type, request_to));
 }
 
-void HubCore::receive(Member& sender, std::string_view text) {
+void HubCore::receive(Participant& sender, std::string_view text) {
     if (sender.gone.load(std::memory_order_relaxed)) return;
     received_.fetch_add(1, std::memory_order_relaxed);
     const Limits& limits = options.limits;
@@ -454,10 +455,9 @@ void HubCore::receive(Member& sender, std::string_view text) {
             fmt::format("too many messages: the limit is {} a second; this one was dropped", limits.rate_per_second));
         return;
     }
-    Error parse_error;
-    auto view = MessageView::parse(text, limits.max_json_depth, &parse_error);
+    auto view = MessageView::parse(text, limits.max_json_depth);
     if (!view) {
-        reject(sender, parse_error.code, parse_error.message);
+        reject(sender, view.error().code, view.error().message);
         return;
     }
     auto type = view->string("type");
@@ -497,7 +497,7 @@ void HubCore::receive(Member& sender, std::string_view text) {
         try {
             error = entry->second.validate(*view);
         } catch (const std::exception& e) {
-            error = Error{std::string(errc::invalid_message), detail::plain_what(e)};
+            error = Error{std::string(errc::invalid_message), invalid_message(e).message};
         }
         if (error) {
             reject(sender, error->code, error->message, *type, view->uint("to", max_user_id));
@@ -507,7 +507,7 @@ void HubCore::receive(Member& sender, std::string_view text) {
     route(sender, *view, *type);
 }
 
-void HubCore::route(Member& sender, const MessageView& view, std::string_view type) {
+void HubCore::route(Participant& sender, const MessageView& view, std::string_view type) {
     auto to = view.uint("to", max_user_id);
     if (!to) {
         reject(sender, errc::invalid_message,
@@ -597,7 +597,7 @@ bool HubCore::disconnect(UserId user, int code, std::string_view reason) {
         member->connection->close(code, reason);
     }
     // Waiting to resume (its socket was lost before, or just now): it will not.
-    std::shared_ptr<Member> waiting;
+    std::shared_ptr<Participant> waiting;
     {
         std::lock_guard lock(resume_mutex_);
         if (auto it = suspended_.find(user); it != suspended_.end()) {
@@ -646,21 +646,27 @@ namespace {
 /** The in-process connection behind a LocalParticipant. */
 class LocalConnection final : public Connection {
 public:
-    explicit LocalConnection(LocalHandler handler) : handler_(std::move(handler)) {}
+    LocalConnection(LocalHandler handler, const Options& options) : handler_(std::move(handler)), options_(options) {}
+    /** Runs the host's handler on the routing thread; like the other hooks, a throwing one is logged, not passed on. */
     void send(std::shared_ptr<const std::string> text) override {
-        if (closed_.load()) return;
-        if (handler_) handler_(nlohmann::json::parse(*text));
+        if (closed_.load() || !handler_) return;
+        try {
+            handler_(nlohmann::json::parse(*text));
+        } catch (const std::exception& e) {
+            detail::log(options_, LogLevel::error, "the local participant's handler threw: {}", e.what());
+        }
     }
     void close(int, std::string_view) override { closed_.store(true); }
 
 private:
     LocalHandler handler_;
+    const Options& options_;
     std::atomic<bool> closed_{false};
 };
 
 class LocalParticipantImpl final : public LocalParticipant {
 public:
-    LocalParticipantImpl(HubCore& hub, std::shared_ptr<Member> member) : hub_(hub), member_(std::move(member)) {}
+    LocalParticipantImpl(HubCore& hub, std::shared_ptr<Participant> member) : hub_(hub), member_(std::move(member)) {}
     ~LocalParticipantImpl() override { leave(); }
     UserId id() const noexcept override { return member_->id(); }
     void send(const nlohmann::json& message) override { hub_.receive(*member_, message.dump()); }
@@ -668,7 +674,7 @@ public:
 
 private:
     HubCore& hub_;
-    std::shared_ptr<Member> member_;
+    std::shared_ptr<Participant> member_;
 };
 
 }  // namespace
@@ -676,7 +682,7 @@ private:
 
 // ---- Request ----
 
-Request::Request(detail::HubCore& hub, detail::Member& sender, const nlohmann::json& message)
+Request::Request(detail::HubCore& hub, detail::Participant& sender, const nlohmann::json& message)
     : hub_(hub), sender_(sender), from_(sender.id()), room_(sender.room()), message_(message) {}
 
 void Request::reply(const nlohmann::json& reply) const {
@@ -736,11 +742,11 @@ std::shared_ptr<Session> Hub::open(Admission admission, std::shared_ptr<Connecti
 }
 
 void Hub::receive(Session& session, std::string_view text) {
-    core_->receive(static_cast<detail::Member&>(session), text);
+    core_->receive(static_cast<detail::Participant&>(session), text);
 }
 
 void Hub::leave(Session& session, Departure how) {
-    core_->leave(static_cast<detail::Member&>(session), how);
+    core_->leave(static_cast<detail::Participant&>(session), how);
 }
 
 std::shared_ptr<LocalParticipant> Hub::join_local(std::string room, LocalHandler handler, LocalId which,
@@ -752,7 +758,7 @@ std::shared_ptr<LocalParticipant> Hub::join_local(std::string room, LocalHandler
     if (text->size() > core_->options.limits.max_profile_bytes)
         throw std::invalid_argument(fmt::format("the profile is {} bytes; the limit is {}", text->size(),
                                                 core_->options.limits.max_profile_bytes));
-    auto connection = std::make_shared<detail::LocalConnection>(std::move(handler));
+    auto connection = std::make_shared<detail::LocalConnection>(std::move(handler), core_->options);
     std::optional<UserId> id;
     if (which == LocalId::host) id = host_user_id;
     auto member = core_->open(std::move(room), std::move(connection), {}, std::move(text), id);

@@ -13,8 +13,9 @@
 
 #include <switchboard/hub.hpp>
 
-#include "directory.hpp"
-#include "member.hpp"
+#include "detail/directory.hpp"
+#include "detail/log.hpp"
+#include "detail/participant.hpp"
 
 namespace switchboard::detail {
 
@@ -32,13 +33,14 @@ public:
 
     Admission admit(Handshake handshake);
     /** `resume_token`: the `resume` query parameter ("" for none). */
-    std::shared_ptr<Member> open(std::string room, std::shared_ptr<Connection> connection, std::string remote_address,
-                                 Profile profile, std::optional<UserId> fixed_id, std::string_view resume_token = {});
-    void receive(Member& sender, std::string_view text);
-    void leave(Member& member, Departure how = Departure::closed);
+    std::shared_ptr<Participant> open(std::string room, std::shared_ptr<Connection> connection,
+                                      std::string remote_address, Profile profile, std::optional<UserId> fixed_id,
+                                      std::string_view resume_token = {});
+    void receive(Participant& sender, std::string_view text);
+    void leave(Participant& member, Departure how = Departure::closed);
 
     /** Send an `error` to `to` and count it. */
-    void reject(Member& to, std::string_view code, std::string_view message,
+    void reject(Participant& to, std::string_view code, std::string_view message,
                 std::optional<std::string_view> request_type = std::nullopt,
                 std::optional<UserId> request_to = std::nullopt);
 
@@ -54,8 +56,7 @@ public:
 
     template <class... Args>
     void log(LogLevel level, fmt::format_string<Args...> format, Args&&... args) {
-        if (level < options.log_level || !options.log_sink) return;
-        options.log_sink(level, fmt::format(format, std::forward<Args>(args)...));
+        detail::log(options, level, format, std::forward<Args>(args)...);
     }
 
     const Options options;
@@ -66,38 +67,39 @@ public:
 
 private:
     void call_hook(const std::function<void(const UserEvent&)>& hook, const char* name, const UserEvent& e);
-    void route(Member& sender, const MessageView& view, std::string_view type);
+    void route(Participant& sender, const MessageView& view, std::string_view type);
 
     /** After `gone` is set: out of the directory, the others told, the hook called. */
-    void depart(Member& member);
+    void depart(Participant& member);
     /**
      * The suspended user `token` names in `room`, taken out of waiting; or
      * nullptr with `why` set, and `not_here` when no user of that ID waits here.
      */
-    std::shared_ptr<Member> take_suspended(std::string_view token, const std::string& room, std::string& why,
-                                           bool& not_here);
+    std::shared_ptr<Participant> take_suspended(std::string_view token, const std::string& room, std::string& why,
+                                                bool& not_here);
     /** Another node's resume for a user waiting here (Directory::on_claim). */
     std::optional<Directory::Claimed> claim(UserId id, const std::string& room, std::string_view secret);
     /** A resume for a user waiting on another node: claimed, taken in, welcomed; nullptr if not. */
-    std::shared_ptr<Member> resume_from_elsewhere(UserId id, const std::string& room, std::string_view secret,
-                                                  std::shared_ptr<Connection> connection,
-                                                  const std::string& remote_address);
+    std::shared_ptr<Participant> resume_from_elsewhere(UserId id, const std::string& room, std::string_view secret,
+                                                       std::shared_ptr<Connection> connection,
+                                                       const std::string& remote_address);
     /** `old`'s user, back on `connection`; nullptr if it can no longer be (it left meanwhile). */
-    std::shared_ptr<Member> resume(const std::shared_ptr<Member>& old, std::shared_ptr<Connection> connection);
+    std::shared_ptr<Participant> resume(const std::shared_ptr<Participant>& old,
+                                        std::shared_ptr<Connection> connection);
     /** `login` (with ICE servers and a fresh resume token), then `kept`, then what arrived meanwhile. */
-    void send_login(Member& member, const std::vector<PresentUser>& present, bool resumed,
+    void send_login(Participant& member, const std::vector<PresentUser>& present, bool resumed,
                     std::vector<Payload> kept = {});
     /** The `login` of a resume: the room as it is now, `"resumed":true`, then `kept`. Counts the resume. */
-    void welcome_back(Member& member, std::vector<Payload> kept);
+    void welcome_back(Participant& member, std::vector<Payload> kept);
     /** A fresh single-use resume token for `id`, remembered on the member. */
-    std::string issue_resume_token(Member& member);
+    std::string issue_resume_token(Participant& member);
     /** A host message as text: throws std::invalid_argument unless it is an object with a type of its own. */
     static Payload host_message(const nlohmann::json& message);
 
     /** The resume timer thread: gives up suspended users whose window ended or whose kept messages overflowed. */
     void run_resume_timer();
     /** The `iceServers` array for `member`'s login as JSON text, or "" for none (Options::ice_servers). */
-    std::string ice_servers_for(const Member& member);
+    std::string ice_servers_for(const Participant& member);
 
     std::shared_ptr<Directory> directory_;
     std::unordered_map<std::string, TypeEntry> types_;  // frozen once started
@@ -107,7 +109,7 @@ private:
     std::atomic<std::uint64_t> resumed_{0};
 
     struct Suspended {
-        std::shared_ptr<Member> member;
+        std::shared_ptr<Participant> member;
         std::chrono::steady_clock::time_point deadline;
     };
     mutable std::mutex resume_mutex_;

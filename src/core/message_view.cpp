@@ -603,7 +603,7 @@ std::string decode_valid_string(std::string_view quoted) {
 
 }  // namespace
 
-std::optional<MessageView> MessageView::parse(std::string_view text, int max_depth, Error* error) {
+MessageView::Parsed MessageView::parse(std::string_view text, int max_depth) {
     Scanner s(text, max_depth);
     s.skip_ws();
     MessageView view;
@@ -620,18 +620,11 @@ std::optional<MessageView> MessageView::parse(std::string_view text, int max_dep
         s.skip_ws();
         if (s.p_ != s.end_) ok = s.fail("unexpected text after the JSON value");
     }
-    if (ok && !s.duplicate.empty()) {
-        if (error) *error = {std::string(errc::invalid_message), std::move(s.duplicate)};
-        return std::nullopt;
-    }
-    if (ok && !is_object) {
-        if (error) *error = {std::string(errc::invalid_message), "the message is not a JSON object"};
-        return std::nullopt;
-    }
+    if (ok && !s.duplicate.empty()) return Error{std::string(errc::invalid_message), std::move(s.duplicate)};
+    if (ok && !is_object) return Error{std::string(errc::invalid_message), "the message is not a JSON object"};
     if (!ok) {
         if (text.empty()) s.error = "the message is empty";
-        if (error) *error = {std::string(errc::invalid_json), s.error};
-        return std::nullopt;
+        return Error{std::string(errc::invalid_json), std::move(s.error)};
     }
     return view;
 }
