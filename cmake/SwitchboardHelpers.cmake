@@ -9,3 +9,13 @@ function(switchboard_warnings target)
     endif()
   endif()
 endfunction()
+
+# switchboard_require(<target> <find_package arguments>...): find_package
+# the package, REQUIRED, unless the target already exists (a parent project
+# or another component found it). A macro, so the package's variables are
+# set in the caller's scope as find_package would set them.
+macro(switchboard_require target)
+  if(NOT TARGET ${target})
+    find_package(${ARGN} REQUIRED)
+  endif()
+endmacro()

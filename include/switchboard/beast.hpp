@@ -41,7 +41,8 @@
 //   - keep-alive: the server pings a client that sent nothing for half the
 //     idle timeout; one that then sends nothing, not even the pong, for
 //     another half is dropped (close 1008 "keep-alive timeout", best
-//     effort), counted "keepalive-timeout", and the others get `user-left`.
+//     effort), counted "keepalive-timeout"; the user leaves as a lost
+//     connection (it may resume within Options::resume_window).
 //
 // Threads: every connection runs on its own strand of the io_context, so an
 // io_context may be run by any number of threads. `Connection::send` and

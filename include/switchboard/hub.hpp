@@ -315,7 +315,9 @@ public:
     /**
      * Join the host application itself to `room` as a user, with `profile`
      * (a JSON object, as in Verdict::profile). `handler` gets its `login`
-     * before this returns, then everything routed to it.
+     * before this returns, then everything routed to it, on the thread that
+     * routed it; if it throws, the exception is logged (error) and goes no
+     * further: the sender is not affected.
      * Throws std::logic_error if LocalId::host is asked for while ID 0 is in
      * use, std::runtime_error if the room is full. Destroy every participant
      * before the hub.

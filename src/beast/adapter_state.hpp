@@ -85,6 +85,24 @@ private:
 
 namespace detail {
 
+/** Holds one count of Adapter::connection_count while it lives, once counted. */
+class ConnectionCount {
+public:
+    ConnectionCount() = default;
+    ConnectionCount(const ConnectionCount&) = delete;
+    ConnectionCount& operator=(const ConnectionCount&) = delete;
+    ~ConnectionCount() {
+        if (counter_) --*counter_;
+    }
+    void count(std::atomic<std::size_t>& counter) {
+        counter_ = &counter;
+        ++counter;
+    }
+
+private:
+    std::atomic<std::size_t>* counter_ = nullptr;
+};
+
 /**
  * Reads HTTP requests on a freshly accepted stream (the TLS handshake
  * first) and answers them with `handler` (null: every plain request gets

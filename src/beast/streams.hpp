@@ -2,12 +2,16 @@
 // few things done to the socket at the bottom of each.
 #pragma once
 
+#include <chrono>
+#include <memory>
+#include <type_traits>
 #include <utility>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -27,6 +31,12 @@ using PlainStream = boost::beast::basic_stream<boost::asio::ip::tcp, Strand>;
 using TlsStream = boost::beast::ssl_stream<PlainStream>;
 /** Adapter::serve given a socket whose execution context is not an io_context (rare): the slower generic path. */
 using GenericStream = boost::beast::tcp_stream;
+
+/** Asio sockets can wait for readability without a buffer; TLS streams cannot. */
+template <class T>
+struct is_bare_socket : std::false_type {};
+template <class Protocol, class Executor>
+struct is_bare_socket<boost::asio::basic_stream_socket<Protocol, Executor>> : std::true_type {};
 
 /** The TCP socket at the bottom of a stack: a basic_stream's, or the socket itself once unwrapped. */
 template <class Protocol, class Executor, class RatePolicy>
@@ -60,6 +70,25 @@ void end_http_timeouts(boost::beast::basic_stream<Protocol, Executor, RatePolicy
 }
 template <class Protocol, class Executor>
 void end_http_timeouts(boost::asio::basic_stream_socket<Protocol, Executor>&) {}
+
+/**
+ * Ends the TLS session with close_notify, waits for the client's at most
+ * `timeout`, then closes the socket; `keep` (what owns `stream`) is held
+ * until then. Clients see a clean end instead of a truncated stream.
+ */
+template <class Keep>
+void end_tls_then_close(TlsStream& stream, std::chrono::milliseconds timeout, Keep keep) {
+    auto timer = std::make_shared<boost::asio::basic_waitable_timer<
+        std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>, Strand>>(stream.get_executor(),
+                                                                                                 timeout);
+    timer->async_wait([&stream, keep](boost::system::error_code ec) {
+        if (!ec) close_socket(stream);
+    });
+    stream.async_shutdown([&stream, timer, keep = std::move(keep)](boost::system::error_code) {
+        timer->cancel();
+        close_socket(stream);
+    });
+}
 
 /**
  * Signalling messages are small and latency-bound: send each frame at once

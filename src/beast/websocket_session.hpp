@@ -28,61 +28,18 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 
 #include "adapter_state.hpp"
+#include "hub_connection.hpp"
+#include "keepalive.hpp"
 #include "outgoing_queue.hpp"
 #include "rfc6455.hpp"
+#include "upgrade_response.hpp"
 
 namespace switchboard::beast::detail {
 
 template <class Next>
 class WebSocketSession;
-
-/** The hub's handle on a WebSocket: a weak reference, so the hub never keeps a dead socket alive. */
-template <class Next>
-class HubConnection final : public Connection {
-public:
-    explicit HubConnection(std::weak_ptr<WebSocketSession<Next>> session) : session_(std::move(session)) {}
-    void send(std::shared_ptr<const std::string> text) override {
-        if (auto s = session_.lock()) s->push(std::move(text), false);
-    }
-    bool offer(std::shared_ptr<const std::string> text) override {
-        auto s = session_.lock();
-        return !s || s->push(std::move(text), true);  // a connection already gone drops it, as send does
-    }
-    void close(int code, std::string_view reason) override {
-        if (auto s = session_.lock()) s->close(code, reason);
-    }
-
-private:
-    std::weak_ptr<WebSocketSession<Next>> session_;
-};
-
-/** Asio sockets can wait for readability without a buffer; TLS streams cannot. */
-template <class T>
-struct is_bare_socket : std::false_type {};
-template <class Protocol, class Executor>
-struct is_bare_socket<boost::asio::basic_stream_socket<Protocol, Executor>> : std::true_type {};
-
-/** Holds one count of Adapter::connection_count while it lives, once counted. */
-class ConnectionCount {
-public:
-    ConnectionCount() = default;
-    ConnectionCount(const ConnectionCount&) = delete;
-    ConnectionCount& operator=(const ConnectionCount&) = delete;
-    ~ConnectionCount() {
-        if (counter_) --*counter_;
-    }
-    void count(std::atomic<std::size_t>& counter) {
-        counter_ = &counter;
-        ++counter;
-    }
-
-private:
-    std::atomic<std::size_t>* counter_ = nullptr;
-};
 
 /**
  * Threads: everything runs on the connection's strand except push() and
@@ -91,8 +48,9 @@ private:
  */
 template <class Next>
 class WebSocketSession final : public Closable, public std::enable_shared_from_this<WebSocketSession<Next>> {
-    using Timer = boost::asio::basic_waitable_timer<
-        std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>, typename Next::executor_type>;
+    using Executor = typename Next::executor_type;
+    using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                    boost::asio::wait_traits<std::chrono::steady_clock>, Executor>;
     using error_code = boost::beast::error_code;
 
 public:
@@ -120,19 +78,9 @@ public:
     /** Beast writes the 101. `already_read`: frames the client sent before it, parsed once the user is in. */
     void start(HttpRequest request, Admission admission, std::string already_read) {
         end_http_timeouts(boost::beast::get_lowest_layer(stream_));
-        handshake_ =
-            std::make_unique<Handshaking>(std::move(request), std::move(admission), std::move(already_read), stream_);
-        namespace websocket = boost::beast::websocket;
-        auto& ws = handshake_->ws;
-        websocket::stream_base::timeout timeouts;
-        timeouts.handshake_timeout = state_->options.handshake_timeout;
-        timeouts.idle_timeout = websocket::stream_base::none();
-        timeouts.keep_alive_pings = false;
-        ws.set_option(timeouts);
-        ws.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
-            response.set(boost::beast::http::field::server, "switchboard");
-        }));
-        ws.async_accept(handshake_->request,
+        upgrade_ = std::make_unique<UpgradeResponse<Next>>(std::move(request), std::move(admission),
+                                                           std::move(already_read), stream_);
+        upgrade_->write(state_->options.handshake_timeout,
                         boost::beast::bind_front_handler(&WebSocketSession::on_accepted, this->shared_from_this()));
     }
 
@@ -203,7 +151,7 @@ private:
     }
 
     void on_accepted(error_code ec) {
-        auto handshake = std::move(handshake_);  // Beast's part is over
+        auto upgrade = std::move(upgrade_);  // Beast's part is over
         if (ec || phase_ == Phase::closed) {
             if (ec) state_->log(LogLevel::debug, "WebSocket handshake failed: {}", ec.message());
             return hang_up();
@@ -219,11 +167,11 @@ private:
             phase_ = Phase::open;
             // open() sends `login` through the connection: the queue has started, and we are on the strand.
             // A null session means the hub refused the join: it queued the error and asked us to close.
-            session_ = state_->hub.open(std::move(handshake->admission),
+            session_ = state_->hub.open(std::move(upgrade->admission),
                                         std::make_shared<HubConnection<Next>>(this->weak_from_this()));
         }
         // Otherwise shutdown reached us during the handshake: our close frame follows the 101.
-        parse_early_frames(handshake->early_frames);
+        parse_early_frames(upgrade->early_frames);
         do_read();  // until the close ends, whatever happened above
     }
 
@@ -249,7 +197,7 @@ private:
         std::size_t n = stream_.read_some(boost::asio::buffer(scratch), ec);
         if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) return do_read();
         if (ec) return gone(ec);
-        liveness_ = Liveness::heard;
+        keepalive_.heard();
         if (buffer_.size() == 0) {
             // The common case: parse straight from the scratch buffer, keep only an incomplete frame.
             auto used = reader_.parse(scratch.data(), n, *this);
@@ -264,7 +212,7 @@ private:
     /** TLS: bytes arrived in buffer_. */
     void on_read(error_code ec, std::size_t n) {
         if (ec) return gone(ec);
-        liveness_ = Liveness::heard;
+        keepalive_.heard();
         buffer_.commit(n);
         parse_buffer();
         do_read();
@@ -273,7 +221,7 @@ private:
     /** Frames sent before our 101 came with the request: the start of the stream. */
     void parse_early_frames(const std::string& early) {
         if (early.empty()) return;
-        liveness_ = Liveness::heard;
+        keepalive_.heard();
         keep(early.data(), early.size());
         parse_buffer();
     }
@@ -293,33 +241,16 @@ private:
 
     // ---- keep-alive ----
 
-    /**
-     * Every half idle timeout: a connection heard from since the last look
-     * goes quiet; a quiet one is pinged; one still silent at the next look
-     * (not even the pong) is dropped.
-     */
     void arm_keepalive() {
-        auto idle = state_->options.idle_timeout;
-        if (idle.count() <= 0) return;
-        keepalive_.expires_after(idle / 2);
-        keepalive_.async_wait([self = this->shared_from_this()](error_code ec) {
-            if (!ec) self->on_keepalive();
-        });
+        keepalive_.arm(state_->options.idle_timeout,
+                       [self = this->shared_from_this()](auto verdict) { self->on_keepalive(verdict); });
     }
 
-    void on_keepalive() {
+    void on_keepalive(typename KeepAlive<Executor>::Verdict verdict) {
+        using Verdict = typename KeepAlive<Executor>::Verdict;
         if (phase_ != Phase::open) return;
-        switch (liveness_) {
-            case Liveness::heard:
-                liveness_ = Liveness::quiet;
-                break;
-            case Liveness::quiet:
-                liveness_ = Liveness::pinged;
-                queue_.control(Opcode::ping, {});
-                break;
-            case Liveness::pinged:
-                return drop_silent();
-        }
+        if (verdict == Verdict::drop) return drop_silent();
+        if (verdict == Verdict::ping) queue_.control(Opcode::ping, {});
         arm_keepalive();
     }
 
@@ -386,23 +317,13 @@ private:
     void end_tls_then_hang_up() {
         if constexpr (std::is_same_v<Next, TlsStream>) {
             if (phase_ == Phase::closed || !reader_.done()) return hang_up();
-            hang_up_after_tls();
+            phase_ = Phase::closed;
+            queue_.discard();
+            if (close_timer_) close_timer_->cancel();
+            end_tls_then_close(stream_, state_->options.handshake_timeout, this->shared_from_this());
         } else {
             hang_up();
         }
-    }
-
-    void hang_up_after_tls() {
-        phase_ = Phase::closed;
-        queue_.discard();
-        close_timer_ = std::make_unique<Timer>(stream_.get_executor(), state_->options.handshake_timeout);
-        close_timer_->async_wait([self = this->shared_from_this()](error_code ec) {
-            if (!ec) close_socket(self->stream_);
-        });
-        stream_.async_shutdown([self = this->shared_from_this()](error_code) {
-            self->close_timer_->cancel();
-            close_socket(self->stream_);
-        });
     }
 
     /** The socket failed, or the client hung up without a close frame: the user may resume. */
@@ -432,19 +353,6 @@ private:
 
     std::string label() const { return session_ ? fmt::format("user {}", session_->id()) : std::string("a client"); }
 
-    /** Beast's part: the upgrade request, the admission and the stream that answers it, until the 101 is out. */
-    struct Handshaking {
-        Handshaking(HttpRequest r, Admission a, std::string early, Next& next)
-            : request(std::move(r)), admission(std::move(a)), early_frames(std::move(early)), ws(next) {}
-        HttpRequest request;
-        Admission admission;
-        std::string early_frames;
-        boost::beast::websocket::stream<Next&, false> ws;
-    };
-
-    /** Keep-alive: what the connection did since the last look. */
-    enum class Liveness { heard, quiet, pinged };
-
     /** TLS reads: a candidate message fits in one. */
     static constexpr std::size_t tls_read_bytes = 512;
 
@@ -452,16 +360,15 @@ private:
     Next stream_;
     OutgoingQueue<Next> queue_;
     FrameReader reader_;
-    Timer keepalive_;
+    KeepAlive<Executor> keepalive_;
     /** Armed by a close; a connection that never closes never allocates it. */
     std::unique_ptr<Timer> close_timer_;
     /** An incomplete frame (bare socket), or what TLS read (TLS); empty and unallocated when idle on a bare socket. */
     boost::beast::flat_buffer buffer_;
-    std::unique_ptr<Handshaking> handshake_;
-    std::shared_ptr<Session> session_;  ///< while the user is in the hub
-    ConnectionCount count_;             ///< from the 101 on
+    std::unique_ptr<UpgradeResponse<Next>> upgrade_;  ///< until the 101 is out
+    std::shared_ptr<Session> session_;                ///< while the user is in the hub
+    ConnectionCount count_;                           ///< from the 101 on
     Phase phase_ = Phase::handshake;
-    Liveness liveness_ = Liveness::heard;
     /** How the user leaves the hub: `lost` once the connection broke without a close handshake. */
     Departure departure_ = Departure::closed;
 };

@@ -5,7 +5,7 @@
 //
 //   switchboard-loadgen --url ws://127.0.0.1:PORT/ --scenario storm|relay|ceiling|churn
 //                       [--server-pid PID] [--label NAME] [--json FILE] ...
-//   switchboard-loadgen --report DIR     medians of every *.json in DIR, with ratios to the baseline
+//   switchboard-loadgen --report DIR [--base LABEL]   medians of every *.json in DIR, with ratios to LABEL's
 //
 // See --help and bench/README.md.
 #include <sys/resource.h>
@@ -1060,8 +1060,8 @@ void print_table(const std::string& label, const json& results) {
     }
 }
 
-/** Medians over every JSON in `dir` by label; ratio server / baseline when a "baseline" label is present. */
-int report(const std::string& dir) {
+/** Medians over every JSON in `dir` by label; ratio to the `base` label's medians when it is present. */
+int report(const std::string& dir, const std::string& base) {
     // label -> scenario -> metric -> values
     std::map<std::string, std::map<std::string, std::map<std::string, std::vector<double>>>> values;
     std::map<std::string, std::size_t> runs;
@@ -1101,11 +1101,11 @@ int report(const std::string& dir) {
             std::snprintf(buf, sizeof buf, "%.3g", x);
         return std::string(buf);
     };
-    const std::string base = "baseline";
+    const std::string ratio_to = base == "baseline" ? "the bare WebSocket relay baseline" : base;
     for (auto& [label, scenarios] : values) {
         if (label == base) continue;
         std::printf("\n%s: medians over runs (%zu result files)%s\n", label.c_str(), runs[label],
-                    values.count(base) ? ", ratio to the bare WebSocket relay baseline" : "");
+                    values.count(base) ? (", ratio to " + ratio_to).c_str() : "");
         std::printf("| %-16s | %-34s | %4s | %12s | %12s | %8s |\n", "scenario", "metric", "runs", label.c_str(),
                     base.c_str(), "ratio");
         std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(18, '-').c_str(), std::string(36, '-').c_str(),
@@ -1133,7 +1133,7 @@ int report(const std::string& dir) {
         for (auto& [scenario, n] : scenarios)
             std::printf("note: %s %s reached --max-rate in %d run(s): its ceiling_rate is a lower bound\n",
                         label.c_str(), scenario.c_str(), n);
-    if (values.size() == 1 && values.count(base)) std::printf("only baseline results in %s\n", dir.c_str());
+    if (values.size() == 1 && values.count(base)) std::printf("only %s results in %s\n", base.c_str(), dir.c_str());
     return 0;
 }
 
@@ -1142,7 +1142,7 @@ int report(const std::string& dir) {
 const char* usage = R"(switchboard-loadgen: load scenarios against a Switchboard server on this machine.
 
 usage: switchboard-loadgen --url ws://127.0.0.1:PORT/ --scenario NAME [options]
-       switchboard-loadgen --report DIR
+       switchboard-loadgen --report DIR [--base LABEL]   (LABEL: default baseline)
 
 Scenarios (each bounded in count and time; stops by itself):
   storm     --clients N (1000) spread over rooms of --room-size M (10) connect
@@ -1227,6 +1227,7 @@ void raise_fd_limit() {
 int main(int argc, char** argv) {
     Options o;
     std::string report_dir;
+    std::string report_base = "baseline";
     bool have_url = false;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
@@ -1263,6 +1264,8 @@ int main(int argc, char** argv) {
                 o.scenario = v;
             } else if (arg == "--report") {
                 report_dir = v;
+            } else if (arg == "--base") {
+                report_base = v;
             } else if (arg == "--label") {
                 o.label = v;
             } else if (arg == "--tag") {
@@ -1319,7 +1322,7 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    if (!report_dir.empty()) return report(report_dir);
+    if (!report_dir.empty()) return report(report_dir, report_base);
     if (!have_url || o.scenario.empty()) {
         std::cerr << "switchboard-loadgen: --url and --scenario are required (see --help)\n";
         return 2;
