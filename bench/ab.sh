@@ -25,20 +25,12 @@ usage() { echo "usage: $0 REV [--runs N] [--quick]" >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 rev=$1
 shift
-runs=3
-quick=0
-while [[ $# -gt 0 ]]; do
-    case $1 in
-        --runs) runs=$2; shift 2 ;;
-        --quick) quick=1; shift ;;
-        *) usage ;;
-    esac
-done
 before=${BEFORE_DIR:-$root/build/ab-before}
 after=${BUILD_DIR:-$root/build/bench-release}
 results=${RESULTS_DIR:-$after/ab-results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$results"
 source "$root/bench/common.sh"
+parse_runs_and_quick "$0 REV [--runs N] [--quick]" "$@"
 
 # The "before" tree: a detached worktree of REV, built like release_build does.
 commit=$(git -C "$root" rev-parse --verify "$rev^{commit}")
@@ -65,6 +57,8 @@ declare -A hub_bench=([before]=$before/build/bench/switchboard_hub_bench [after]
         "$(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD || echo ' (with changes)')"
 } | tee "$results/machine.txt"
 
+# As in run.sh: relay and ceiling at 1,000 messages a second per connection.
+per_connection_rate=${PER_CONNECTION_RATE:-1000}
 if [[ $quick == 1 ]]; then
     clients=1000 window=4 step=2
 else
@@ -85,7 +79,7 @@ scenario() {  # scenario RUN SIDE TAG ARGS...: one scenario against a fresh serv
     url=$(listening_url "$out" "$pid") || { echo "ab.sh: the $side server did not start" >&2; exit 1; }
     echo "== run $run, $side: $tag"
     "$loadgen" --url "$url" --server-pid "$pid" --label "$side" --tag "$tag" --threads 2 --timeout 120 \
-        --json "$results/run$run-$side-$tag.json" "$@" >"$results/run$run-$side-$tag.txt" 2>&1 ||
+        --per-connection-rate "$per_connection_rate" --json "$results/run$run-$side-$tag.json" "$@" >"$results/run$run-$side-$tag.txt" 2>&1 ||
         echo "   (exit status $?: see $results/run$run-$side-$tag.txt)"
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
@@ -103,7 +97,9 @@ for run in $(seq "$runs"); do
             --max-rate 600000 --step "$step"
         scenario "$run" "$side" relay-candidate --scenario relay --mix candidate --rate 30000 --duration "$window"
         echo "== run $run, $side: hub_bench"
-        taskset -c 0 "${hub_bench[$side]}" --benchmark_min_time=0.2 --benchmark_out_format=json \
+        # Rooms of 1,000 are left out: older revisions of hub_bench crash on them (their joins were refused).
+        taskset -c 0 "${hub_bench[$side]}" --benchmark_min_time=0.2 --benchmark_filter=-/1000$ \
+            --benchmark_out_format=json \
             --benchmark_out="$results/hub-$run-$side.json" >"$results/hub-$run-$side.txt" 2>&1
     done
 done

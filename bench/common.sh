@@ -1,5 +1,21 @@
 # Sourced by the bench scripts.
 
+# parse_runs_and_quick USAGE ARGS...: sets runs (default 3) and quick (0/1)
+# from --runs N and --quick; anything else prints USAGE and exits 2.
+parse_runs_and_quick() {
+    local usage=$1
+    shift
+    runs=3
+    quick=0
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+            --runs) runs=$2; shift 2 ;;
+            --quick) quick=1; shift ;;
+            *) echo "usage: $usage" >&2; exit 2 ;;
+        esac
+    done
+}
+
 # release_build BUILD_DIR TARGET...: configures a Release build with the
 # benchmarks on (ccache and Ninja when present) and builds the targets.
 release_build() {

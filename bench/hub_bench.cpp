@@ -44,6 +44,7 @@ Options bench_options(std::size_t room_size = 256) {
     o.limits.rate_per_second = 1e12;
     o.limits.rate_burst = 1e12;
     o.limits.max_users_per_room = room_size + 1;
+    o.limits.max_connections_per_address = 0;  // every user comes from 127.0.0.1
     return o;
 }
 

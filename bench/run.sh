@@ -15,19 +15,11 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build/bench-release}
-runs=3
-quick=0
-while [[ $# -gt 0 ]]; do
-    case $1 in
-        --runs) runs=$2; shift 2 ;;
-        --quick) quick=1; shift ;;
-        *) echo "usage: $0 [--runs N] [--quick]" >&2; exit 2 ;;
-    esac
-done
 results=${RESULTS_DIR:-$build/bench-results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$results"
 
 source "$root/bench/common.sh"
+parse_runs_and_quick "$0 [--runs N] [--quick]" "$@"
 release_build "$build" switchboard-server switchboard-relay-baseline switchboard-loadgen \
     switchboard_hub_bench switchboard_route_profile
 

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <switchboard/transport.hpp>
+
 #include "detail/constant_time.hpp"
 #include "web.hpp"
 
@@ -54,10 +56,7 @@ public:
     Admin(Hub& hub, std::string token) : hub_(hub), token_(std::move(token)) {}
 
     std::optional<HttpResponse> operator()(const HttpRequest& request) const {
-        auto target = std::string_view(request.target().data(), request.target().size());
-        auto question = target.find('?');
-        auto path = target.substr(0, question);
-        auto query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+        auto [path, query] = split_target(std::string_view(request.target().data(), request.target().size()));
         if (path != "/admin" && path.rfind("/admin/", 0) != 0) return std::nullopt;
         auto auth = request[http::field::authorization];
         std::string_view given(auth.data(), auth.size());

@@ -12,6 +12,9 @@
 
 #include <fmt/format.h>
 
+#include <switchboard/transport.hpp>
+
+#include "detail/ascii.hpp"
 #include "detail/percent_decode.hpp"
 
 namespace switchboard::server {
@@ -64,9 +67,8 @@ public:
             response.set(http::field::allow, "GET, HEAD");
             return response;
         }
-        auto target = std::string_view(request.target().data(), request.target().size());
-        target = target.substr(0, target.find('?'));
-        return strip_body_for_head(request, answer(request, target));
+        auto target = split_target(std::string_view(request.target().data(), request.target().size()));
+        return strip_body_for_head(request, answer(request, target.path));
     }
 
 private:
@@ -213,9 +215,7 @@ std::string_view content_type(const fs::path& file) {
         {".map", "application/json"},
         {".wasm", "application/wasm"},
     };
-    std::string ext = file.extension().string();
-    for (auto& ch : ext)
-        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    const std::string ext = detail::ascii_lowercase(file.extension().string());
     for (const auto& [extension, type] : types)
         if (ext == extension) return type;
     return "application/octet-stream";

@@ -4,7 +4,7 @@
 // connection to the next:
 //
 //   accepted socket --start_http--> HttpSession (http_session.cpp)
-//     --serve_upgrade--> admission, then WebSocketSession (websocket_session.cpp)
+//     --serve_upgrade--> admission (upgrade.cpp), then WebSocketSession (websocket_session.hpp)
 //
 // Adapter::serve (adapter.cpp) enters at either point.
 #pragma once

@@ -3,19 +3,12 @@
 
 #include <vector>
 
+#include "detail/ascii.hpp"
+
 namespace switchboard {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
+using detail::equal_ignoring_ascii_case;
 
 bool room_char(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
@@ -56,12 +49,13 @@ std::string_view forwarded_node(std::string_view node) {
 std::vector<std::string_view> forwarded_for(const Handshake& h) {
     std::vector<std::string_view> elements, out;
     for (const auto& [key, value] : h.headers)
-        if (iequals(key, "Forwarded")) split_list(value, elements);
+        if (equal_ignoring_ascii_case(key, "Forwarded")) split_list(value, elements);
     for (auto element : elements) {
         while (!element.empty()) {
             auto semicolon = element.find(';');
             auto pair = trim(element.substr(0, semicolon));
-            if (pair.size() > 4 && iequals(pair.substr(0, 4), "for=")) out.push_back(forwarded_node(pair.substr(4)));
+            if (pair.size() > 4 && equal_ignoring_ascii_case(pair.substr(0, 4), "for="))
+                out.push_back(forwarded_node(pair.substr(4)));
             if (semicolon == std::string_view::npos) break;
             element.remove_prefix(semicolon + 1);
         }
@@ -81,7 +75,7 @@ std::string client_address(const Handshake& handshake, const std::vector<std::st
     auto hops = forwarded_for(handshake);
     if (hops.empty())
         for (const auto& [key, value] : handshake.headers)
-            if (iequals(key, "X-Forwarded-For")) split_list(value, hops);
+            if (equal_ignoring_ascii_case(key, "X-Forwarded-For")) split_list(value, hops);
     // Each proxy appends the address it got the request from: the last one
     // that is not a proxy of ours is the client; anything before it could be forged.
     for (auto it = hops.rbegin(); it != hops.rend(); ++it)
@@ -91,7 +85,7 @@ std::string client_address(const Handshake& handshake, const std::vector<std::st
 
 std::string_view Handshake::header(std::string_view name) const noexcept {
     for (const auto& [key, value] : headers)
-        if (iequals(key, name)) return value;
+        if (equal_ignoring_ascii_case(key, name)) return value;
     return {};
 }
 

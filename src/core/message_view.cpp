@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "detail/utf8.hpp"
+
 namespace switchboard {
 namespace {
 
@@ -111,30 +113,10 @@ public:
 
     // Validates one UTF-8 sequence starting at p_ (a non-ASCII lead byte).
     bool utf8_sequence() {
-        auto c = static_cast<unsigned char>(*p_);
-        int extra;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) {
-            extra = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            extra = 2;
-            if (c == 0xE0) lo = 0xA0;
-            if (c == 0xED) hi = 0x9F;  // no UTF-16 surrogates
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            extra = 3;
-            if (c == 0xF0) lo = 0x90;
-            if (c == 0xF4) hi = 0x8F;
-        } else {
-            return fail("the text is not valid UTF-8");
-        }
-        if (end_ - p_ <= extra) return fail("the text is not valid UTF-8");
-        auto b1 = static_cast<unsigned char>(p_[1]);
-        if (b1 < lo || b1 > hi) return fail("the text is not valid UTF-8");
-        for (int i = 2; i <= extra; ++i) {
-            auto b = static_cast<unsigned char>(p_[i]);
-            if (b < 0x80 || b > 0xBF) return fail("the text is not valid UTF-8");
-        }
-        p_ += extra + 1;
+        const auto* p = reinterpret_cast<const unsigned char*>(p_);
+        const std::size_t n = detail::utf8_sequence_length(p, p + (end_ - p_));
+        if (n == 0) return fail("the text is not valid UTF-8");
+        p_ += n;
         return true;
     }
 

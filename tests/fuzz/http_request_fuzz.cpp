@@ -48,6 +48,7 @@
 
 #include "admin.hpp"
 #include "beast/upgrade_request.hpp"
+#include "detail/ascii.hpp"
 #include "fuzz_check.hpp"
 #include "web.hpp"
 
@@ -138,17 +139,6 @@ std::optional<std::string> expected_room(std::string_view path) {
     return std::string(name);
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
-
 /**
  * What a streamed file answer would send: the file the descriptor really
  * is (by /proc/self/fd) must lie under the root or be the bundled client,
@@ -207,7 +197,8 @@ void check_web_answer(const switchboard::beast::HttpRequest& request) {
 /** The first header named `name` (any case), or nullopt. */
 std::optional<std::string> first_header(const switchboard::beast::HttpRequest& request, std::string_view name) {
     for (const auto& field : request)
-        if (iequals(std::string(field.name_string()), name)) return std::string(field.value());
+        if (switchboard::detail::equal_ignoring_ascii_case(std::string(field.name_string()), name))
+            return std::string(field.value());
     return std::nullopt;
 }
 
@@ -269,7 +260,8 @@ void check_admission(const switchboard::beast::HttpRequest& request) {
     std::optional<std::string> origin;
     for (const auto& field : request) {
         handshake.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-        if (!origin && iequals(std::string(field.name_string()), "origin")) origin = std::string(field.value());
+        if (!origin && switchboard::detail::equal_ignoring_ascii_case(std::string(field.name_string()), "origin"))
+            origin = std::string(field.value());
     }
     handshake.remote_address = "192.0.2.1";
 
