@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Before/after on one machine, interleaved: switchboard-server and hub_bench
 # built (Release) from REV and from the working tree, run alternately
-# (before, after, before, after, ...) so that drift in the machine's speed
-# lands on both sides; then the medians side by side, ratio after/before.
+# (before, after, after, before, ...) so that drift in the machine's speed
+# and what one run leaves for the next land on both sides; then the medians
+# side by side, ratio after/before.
 #
 #   bench/ab.sh REV [--runs N] [--quick]
 #
 #   REV        the "before": any commit (e.g. HEAD~1, or a hash)
-#   --runs N   rounds of before+after (default 3)
+#   --runs N   rounds of before+after (default 3; even is fairer: ABBA)
 #   --quick    smaller scenarios (1,000 clients, shorter windows)
 #
 # Scenarios, one server thread each: storm (RSS per idle connection),
@@ -86,8 +87,14 @@ scenario() {  # scenario RUN SIDE TAG ARGS...: one scenario against a fresh serv
     pid=""
 }
 
+# ABBA: odd rounds run before then after, even rounds after then before, so
+# that whatever one scenario leaves behind for the next (sockets in
+# TIME_WAIT, a warm or a cold cache) falls on both sides alike. Use an even
+# --runs.
 for run in $(seq "$runs"); do
-    for side in before after; do
+    sides="before after"
+    [[ $((run % 2)) == 0 ]] && sides="after before"
+    for side in $sides; do
         scenario "$run" "$side" storm --scenario storm --clients "$clients" --room-size 10 --concurrency 512 --hold 2
         scenario "$run" "$side" ceiling --scenario ceiling --start-rate 5000 --step-factor 1.25 --max-rate 600000 \
             --step "$step"

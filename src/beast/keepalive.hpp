@@ -23,22 +23,22 @@ public:
     /** The client sent something. */
     void heard() noexcept { liveness_ = Liveness::heard; }
 
-    /** The next look in half of `idle` (none when `idle` is 0): `look(verdict)`, unless cancelled first. */
+    /**
+     * The next look in half of `idle` (none when `idle` is 0): `look()` then
+     * runs, unless cancelled first, and asks verdict() what to do. `look`
+     * keeps the owner of this clock alive; it is all the pending wait holds.
+     */
     template <class Look>
     void arm(std::chrono::milliseconds idle, Look look) {
         if (idle.count() <= 0) return;
         timer_.expires_after(idle / 2);
-        timer_.async_wait([this, look = std::move(look)](boost::beast::error_code ec) mutable {
-            if (!ec) look(next());  // `look` keeps the owner of this clock alive
+        timer_.async_wait([look = std::move(look)](boost::beast::error_code ec) mutable {
+            if (!ec) look();
         });
     }
 
-    void cancel() { timer_.cancel(); }
-
-private:
-    enum class Liveness { heard, quiet, pinged };
-
-    Verdict next() noexcept {
+    /** At a look: what the connection did since the last one says what to do now. */
+    Verdict verdict() noexcept {
         switch (liveness_) {
             case Liveness::heard:
                 liveness_ = Liveness::quiet;
@@ -51,6 +51,11 @@ private:
         }
         return Verdict::drop;
     }
+
+    void cancel() { timer_.cancel(); }
+
+private:
+    enum class Liveness { heard, quiet, pinged };
 
     boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
                                       Executor>

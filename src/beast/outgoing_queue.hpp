@@ -31,6 +31,8 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 
+#include <switchboard/beast.hpp>
+
 #include "rfc6455.hpp"
 #include "streams.hpp"
 
@@ -44,18 +46,13 @@ enum class Pushed {
     dropped,   ///< the connection is closing: dropped, as every message sent to it from now on
 };
 
-/** The bounds on text messages waiting behind the write in flight (TransportOptions::queue_max_*). */
-struct QueueBounds {
-    std::size_t messages;
-    std::size_t bytes;
-};
-
 template <class Next>
 class OutgoingQueue {
 public:
     using Message = std::shared_ptr<const std::string>;
 
-    OutgoingQueue(Next& next, QueueBounds bounds) : next_(next), bounds_(bounds) {}
+    /** `options` (the bounds, TransportOptions::queue_max_*) must outlive the queue: the adapter's state holds them. */
+    OutgoingQueue(Next& next, const TransportOptions& options) : next_(next), options_(options) {}
 
     // ---- any thread ----
 
@@ -72,9 +69,10 @@ public:
         if (intake_ != Intake::everything) return Pushed::dropped;
         const std::size_t n = text->size();
         if (waiting_messages_ > 0) {
-            if (routed && (waiting_messages_ >= bounds_.messages / 2 || waiting_bytes_ + n > bounds_.bytes / 2))
+            const auto max_messages = options_.queue_max_messages, max_bytes = options_.queue_max_bytes;
+            if (routed && (waiting_messages_ >= max_messages / 2 || waiting_bytes_ + n > max_bytes / 2))
                 return Pushed::busy;
-            if (waiting_messages_ >= bounds_.messages || waiting_bytes_ + n > bounds_.bytes) {
+            if (waiting_messages_ >= max_messages || waiting_bytes_ + n > max_bytes) {
                 seal_and_discard();
                 return Pushed::overflow;
             }
@@ -152,7 +150,7 @@ public:
             done(ec);
             return;
         }
-        written_ = std::move(done);
+        written_ = std::make_unique<std::function<void(boost::beast::error_code)>>(std::move(done));
     }
 
 private:
@@ -193,7 +191,7 @@ private:
             auto done = std::move(written_);
             auto ec = error_;
             lock.unlock();
-            if (done) done(ec);
+            if (done) (*done)(ec);
             return;
         }
         in_flight_.swap(waiting_);
@@ -253,7 +251,7 @@ private:
     }
 
     Next& next_;
-    const QueueBounds bounds_;
+    const TransportOptions& options_;
     std::weak_ptr<void> owner_;
 
     // Strand-only: the write in flight.
@@ -268,7 +266,8 @@ private:
     std::size_t waiting_bytes_ = 0;
     static constexpr std::size_t no_pong = static_cast<std::size_t>(-1);
     std::size_t waiting_pong_ = no_pong;  // index in waiting_ of a pong not yet in flight
-    std::function<void(boost::beast::error_code)> written_;
+    /** when_written's callback: allocated only on a connection's way out, so an open one keeps 8 bytes for it. */
+    std::unique_ptr<std::function<void(boost::beast::error_code)>> written_;
     boost::beast::error_code error_;  // the socket failed
     /** What is still accepted: everything, then (sealed, closing) control frames only, then (close frame queued, or
      * failed) nothing. */

@@ -65,7 +65,7 @@ public:
     WebSocketSession(std::shared_ptr<Adapter::State> state, Next stream)
         : state_(std::move(state)),
           stream_(std::move(stream)),
-          queue_(stream_, {state_->options.queue_max_messages, state_->options.queue_max_bytes}),
+          queue_(stream_, state_->options),
           reader_(state_->read_message_max),
           keepalive_(stream_.get_executor()) {}
 
@@ -242,13 +242,13 @@ private:
     // ---- keep-alive ----
 
     void arm_keepalive() {
-        keepalive_.arm(state_->options.idle_timeout,
-                       [self = this->shared_from_this()](auto verdict) { self->on_keepalive(verdict); });
+        keepalive_.arm(state_->options.idle_timeout, [self = this->shared_from_this()] { self->on_keepalive(); });
     }
 
-    void on_keepalive(typename KeepAlive<Executor>::Verdict verdict) {
+    void on_keepalive() {
         using Verdict = typename KeepAlive<Executor>::Verdict;
         if (phase_ != Phase::open) return;
+        const auto verdict = keepalive_.verdict();
         if (verdict == Verdict::drop) return drop_silent();
         if (verdict == Verdict::ping) queue_.control(Opcode::ping, {});
         arm_keepalive();

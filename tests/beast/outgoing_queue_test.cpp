@@ -20,7 +20,6 @@ using boost::beast::error_code;
 using switchboard::beast::detail::Opcode;
 using switchboard::beast::detail::OutgoingQueue;
 using switchboard::beast::detail::Pushed;
-using switchboard::beast::detail::QueueBounds;
 
 namespace {
 
@@ -96,11 +95,21 @@ std::vector<Frame> parse_frames(const std::string& wire) {
     return frames;
 }
 
+/** Queue bounds: `messages` and `bytes`. */
+switchboard::beast::TransportOptions bounds(std::size_t messages, std::size_t bytes) {
+    switchboard::beast::TransportOptions o;
+    o.queue_max_messages = messages;
+    o.queue_max_bytes = bytes;
+    return o;
+}
+
 struct Fixture {
-    explicit Fixture(QueueBounds bounds = {1024, 1 << 30}) : queue(socket, bounds) {}
+    explicit Fixture(switchboard::beast::TransportOptions o = bounds(1024, 1 << 30))
+        : options(o), queue(socket, options) {}
 
     net::io_context io;
     RecordingStream socket{io};
+    const switchboard::beast::TransportOptions options;
     OutgoingQueue<RecordingStream> queue;
     std::shared_ptr<int> owner = std::make_shared<int>();
 
@@ -167,7 +176,7 @@ TEST_CASE("frame headers use the 16- and 64-bit lengths at their boundaries", "[
 }
 
 TEST_CASE("routed messages may take half the queue; the server's own the rest, then it overflows", "[beast][queue]") {
-    Fixture f({8, 1000});
+    Fixture f(bounds(8, 1000));
     // Not started: everything waits, as behind a write in flight.
     CHECK(f.push_one(10, true) == Pushed::queued);
     for (int i = 0; i < 3; ++i)
@@ -184,12 +193,12 @@ TEST_CASE("routed messages may take half the queue; the server's own the rest, t
 }
 
 TEST_CASE("the byte bound works the same way, and an empty queue takes any one message", "[beast][queue]") {
-    Fixture f({1024, 1000});
+    Fixture f(bounds(1024, 1000));
     CHECK(f.push_one(5000, true) == Pushed::queued);  // alone: however large
     CHECK(f.push_one(1, true) == Pushed::busy);
     CHECK(f.push_one(1, false) == Pushed::overflow);
 
-    Fixture g({1024, 1000});
+    Fixture g(bounds(1024, 1000));
     CHECK(g.push_one(400, true) == Pushed::queued);
     CHECK(g.push_one(100, true) == Pushed::queued);  // 500 of the routed half
     CHECK(g.push_one(1, true) == Pushed::busy);
