@@ -356,8 +356,8 @@ TEST_CASE("trusted proxy flag: the client address comes from X-Forwarded-For onl
     c.bind_to("127.0.0.2");
     d.bind_to("127.0.0.2");
     REQUIRE(c.connect(server.port, "/", {{"X-Forwarded-For", "203.0.113.3"}}) == 101);
+    CHECK((*c.receive())["type"] == "login");  // c is in before d connects: the 101 comes before the join
     REQUIRE(d.connect(server.port, "/", {{"X-Forwarded-For", "203.0.113.4"}}) == 101);
-    CHECK((*c.receive())["type"] == "login");
     CHECK((*d.receive())["code"] == "too-many-connections");
 }
 
@@ -551,12 +551,14 @@ TEST_CASE("admin API: --admin-token-file lists rooms and users, sends, broadcast
         return std::make_pair(r.status, json::parse(r.body, nullptr, false));
     };
 
+    // Each waits for its login before the next connects: the 101 reaches a
+    // client before the server has put it in the room.
     WsClient ann, bo, cy;
     REQUIRE(ann.connect(server.port, "/room/lobby?name=Ann") == 101);
-    REQUIRE(bo.connect(server.port, "/room/lobby?name=Bo") == 101);
-    REQUIRE(cy.connect(server.port, "/?name=Cy") == 101);
     auto ann_id = (*ann.receive())["userId"].get<std::uint64_t>();
+    REQUIRE(bo.connect(server.port, "/room/lobby?name=Bo") == 101);
     auto bo_id = (*bo.receive())["userId"].get<std::uint64_t>();
+    REQUIRE(cy.connect(server.port, "/?name=Cy") == 101);
     cy.receive();
     REQUIRE(ann.receive_type("user-joined"));
 

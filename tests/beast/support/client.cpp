@@ -17,6 +17,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "raw_client.hpp"
+
 namespace switchboard::test {
 
 namespace net = boost::asio;
@@ -383,38 +385,35 @@ struct RawWebSocket {
 
 }  // namespace
 
+// The plain raw client is the conformance kit's (src/testing/raw_client.hpp): one
+// implementation of a client that writes raw bytes, for the kit and for these tests.
 struct RawClient::Impl {
-    RawWebSocket<tcp::socket> ws;
+    switchboard::testing::detail::RawClient raw;
 };
 
 RawClient::RawClient() : impl_(std::make_unique<Impl>()) {}
 RawClient::~RawClient() = default;
 
 bool RawClient::upgrade_with(std::uint16_t port, std::string_view target, std::string_view early) {
-    return impl_->ws.connect(port) && impl_->ws.upgrade(target, early);
+    using switchboard::testing::detail::RawClient;
+    return impl_->raw.connect(port, 0, 5s) &&
+           impl_->raw.request(RawClient::upgrade_request(target) + std::string(early), 5s) == 101;
 }
 
 bool RawClient::write(std::string_view bytes) {
-    return impl_->ws.write(net::buffer(bytes.data(), bytes.size()));
+    return impl_->raw.write(bytes, 5s);
 }
 
 bool RawClient::connect_from(const std::string& local, std::uint16_t port) {
-    auto& socket = impl_->ws.socket();
-    bb::error_code ec;
-    socket.open(tcp::v4(), ec);
-    socket.bind(tcp::endpoint(net::ip::make_address(local), 0), ec);
-    return !ec && impl_->ws.connect(port);
+    return impl_->raw.connect(port, 0, 5s, local);
 }
 
 bool RawClient::wait_hangup() {
-    std::string byte(1, '\0');
-    // A read that fails before the timeout: the server closed (or reset) the connection.
-    auto ec = impl_->ws.await([&](auto handler) { net::async_read(impl_->ws.stream, net::buffer(byte), handler); });
-    return ec && ec != net::error::timed_out;
+    return impl_->raw.wait_closed(5s);
 }
 
 std::optional<std::string> RawClient::next_text() {
-    while (auto frame = impl_->ws.read_frame()) {
+    while (auto frame = impl_->raw.next_frame(5s)) {
         if (frame->opcode == 0x1) return std::move(frame->payload);
         if (frame->opcode == 0x8) break;
     }
@@ -422,17 +421,7 @@ std::optional<std::string> RawClient::next_text() {
 }
 
 std::string RawClient::text_frame(std::string_view text) {
-    std::string frame{'\x81'};  // FIN + text
-    if (text.size() < 126) {
-        frame += static_cast<char>(0x80 | text.size());
-    } else {
-        frame += static_cast<char>(0x80 | 126);
-        frame += static_cast<char>(text.size() >> 8);
-        frame += static_cast<char>(text.size() & 0xFF);
-    }
-    frame.append(4, '\0');  // mask key 0: the payload goes as it is
-    frame += text;
-    return frame;
+    return switchboard::testing::detail::RawClient::frame(0x1, text);
 }
 
 struct TlsCloseHolder::Impl {
