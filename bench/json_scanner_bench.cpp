@@ -50,6 +50,7 @@
 #include <switchboard/messages.hpp>
 #include <switchboard/options.hpp>
 
+#include "detail/routed_text.hpp"
 #include "sample_messages.hpp"
 
 namespace {
@@ -102,17 +103,7 @@ std::shared_ptr<std::string> route_with_message_view(std::string_view text, User
     auto id = view->uint("to", switchboard::max_user_id);
     if (!id) return nullptr;
     to = *id;
-    auto out = start_routed(text.size(), from);
-    for (const auto& m : view->members()) {
-        auto key = m.key();
-        if (key == "to" || key == "from") continue;
-        out->push_back(',');
-        out->append(m.raw_key);
-        out->push_back(':');
-        out->append(m.value);
-    }
-    out->push_back('}');
-    return out;
+    return switchboard::detail::routed_text(*view, from);  // what the hub sends
 }
 
 // ---- Shared by the simdjson routers ------------------------------------------

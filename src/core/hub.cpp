@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <limits>
 #include <stdexcept>
 #include <system_error>
@@ -13,6 +12,7 @@
 
 #include "detail/client_name.hpp"
 #include "detail/constant_time.hpp"
+#include "detail/routed_text.hpp"
 #include "detail/utf8.hpp"
 #include "hub_core.hpp"
 
@@ -514,22 +514,7 @@ void HubCore::route(Participant& sender, const MessageView& view, std::string_vi
                "`to` must be a user ID: an integer from 0 to 9007199254740991 without fraction or exponent", type);
         return;
     }
-    // Splice instead of re-serialising: `from` first, then every member but
-    // to/from exactly as received.
-    auto out = std::make_shared<std::string>();
-    out->reserve(view.text().size() + 24);
-    out->append(R"({"from":)");
-    char id[20];
-    out->append(id, static_cast<std::size_t>(std::to_chars(id, id + sizeof id, sender.id()).ptr - id));
-    for (const auto& m : view.members()) {
-        auto key = m.key();
-        if (key == "to" || key == "from") continue;
-        out->push_back(',');
-        out->append(m.raw_key);
-        out->push_back(':');
-        out->append(m.value);
-    }
-    out->push_back('}');
+    auto out = detail::routed_text(view, sender.id());
     auto size = out->size();
     switch (directory_->deliver(sender.room(), *to, std::move(out))) {
         case Delivery::delivered:
