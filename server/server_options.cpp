@@ -477,6 +477,13 @@ void define_options(CLI::App& app, Config& config, Parts& parts) {
         ->default_str(seconds_text(transport.idle_timeout))
         ->group(limit);
     add(
+        app, "--close-timeout", "SECONDS", seconds(milliseconds(100), milliseconds(60'000)),
+        [&](milliseconds v) { transport.close_timeout = v; },
+        "how long a closing handshake may take before the connection is dropped; also bounds the exit on "
+        "SIGTERM/SIGINT when clients never answer the close frame (twice over TLS); decimals allowed")
+        ->default_str(seconds_text(transport.close_timeout))
+        ->group(limit);
+    add(
         app, "--resume-window", "SECONDS", seconds(milliseconds(0), milliseconds(3'600'000), "off"),
         [&](milliseconds v) { hub.resume_window = v; },
         "how long a user whose connection broke (no close frame) may come back with its resume token and keep its "

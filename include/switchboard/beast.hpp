@@ -27,7 +27,7 @@
 //   - a close frame from the client, a protocol error, a keep-alive
 //     timeout or a close asked for by the hub take the user out of the hub
 //     at once (the others get `user-left`); the closing handshake then has
-//     `handshake_timeout`, even if the client has stopped reading;
+//     `close_timeout`, even if the client has stopped reading;
 //   - upgrade requests without a Host header, or whose Sec-WebSocket-Key is
 //     not 16 bytes in base64, get HTTP 400 (RFC 6455 4.2.1, RFC 9112);
 //   - messages longer than the hub's `Limits::max_message_bytes` are refused
@@ -109,9 +109,9 @@ using FileResponse = boost::beast::http::response<boost::beast::http::file_body>
  * The shared transport settings (transport.hpp) and what only this adapter
  * has. Here the outgoing queue holds the messages waiting behind the batch
  * being written, bounded in bytes (`queue_max_bytes`) and in messages;
- * `handshake_timeout` also bounds the TLS handshake, and over TLS the wait
- * for the client's close_notify after the closing handshake (the user has
- * left the hub before that wait begins).
+ * `handshake_timeout` also bounds the TLS handshake, and `close_timeout`
+ * over TLS the wait for the client's close_notify after the closing
+ * handshake (the user has left the hub before that wait begins).
  */
 struct TransportOptions : switchboard::TransportOptions {
     /** The queue bound in messages, applied like queue_max_bytes: routed messages may take half. */
@@ -171,7 +171,7 @@ public:
     /**
      * Graceful shutdown: refuse new connections (HTTP 503) and close every
      * open one with `code` (default 1001, "server shutting down"). Sessions
-     * finish asynchronously, within about `handshake_timeout`.
+     * finish asynchronously, within `close_timeout` (twice that over TLS).
      */
     void close_all(int code = close_code::going_away);
 
@@ -224,7 +224,8 @@ struct ServerOptions {
  * Lifecycle: construct, `listen()`, `run()` on one thread (it runs
  * `threads - 1` more itself); `stop()` from anywhere (a signal handler
  * posted on `io_context()`, another thread) makes `run()` return once every
- * connection has closed, or after twice `handshake_timeout` at most. The
+ * connection has closed: within `close_timeout` (twice that over TLS,
+ * whose close_notify follows the closing handshake), answered or not. The
  * Hub must outlive the Server.
  */
 class Server {

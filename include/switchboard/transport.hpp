@@ -6,7 +6,8 @@
 // (beast.hpp, websocketpp.hpp) and yours speak the same vocabulary:
 //
 //   - TransportOptions: the settings every adapter has (the outgoing queue
-//     bound, the read limit, the handshake and keep-alive times). An
+//     bound, the read limit, the opening and closing handshake times, the
+//     keep-alive period). An
 //     adapter with more settings extends it (beast::TransportOptions).
 //   - transport_close (errors.hpp): the reasons an adapter closes a
 //     connection on its own, counted with Hub::count_transport_close and
@@ -44,11 +45,18 @@ struct TransportOptions {
      */
     std::size_t read_message_max = 0;
 
-    /**
-     * Limit for the opening handshake (reading the upgrade request, TLS)
-     * and for each side of the closing handshake.
-     */
+    /** Limit for the opening handshake: reading the upgrade request, and TLS. */
     std::chrono::milliseconds handshake_timeout{10'000};
+    /**
+     * Limit for the closing handshake. Once a connection is closing (the
+     * hub or the client asked, or the server is stopping), what was queued
+     * and the close frame get this long to go out and the client this long
+     * to answer; then the connection is dropped, answered or not. It also
+     * bounds the TLS close_notify that follows. A graceful stop of a whole
+     * server therefore returns within about this time (twice over TLS),
+     * even when clients never answer.
+     */
+    std::chrono::milliseconds close_timeout{1'000};
 
     /**
      * Keep-alive period: a client that sent nothing for half of it is

@@ -27,7 +27,7 @@
 //     pongs, then closed as "slow-consumer";
 //   - a close frame from the client: websocketpp tells an adapter only when
 //     its closing handshake has ended, so the user leaves the hub then, at
-//     most `handshake_timeout` later when the client has stopped reading
+//     most `close_timeout` later when the client has stopped reading
 //     (the Beast adapter takes it out at once);
 //   - messages longer than `read_message_max` (default: the hub's
 //     `Limits::max_message_bytes`) are refused by websocketpp's reader:
@@ -40,7 +40,7 @@
 //     `user-left`.
 //
 // The constructor also sets the server's open and close handshake timeouts
-// to `handshake_timeout`. Handlers you set for the events listed above are
+// to `handshake_timeout` and `close_timeout`. Handlers you set for the events listed above are
 // replaced: observe users with Hub::on_join/on_leave/on_authorize instead.
 // The HTTP handler, socket options, logging and everything else stay yours.
 //
@@ -87,8 +87,9 @@ using Server = ::websocketpp::server<::websocketpp::config::asio>;
  * The shared transport settings (transport.hpp). Here `queue_max_bytes`
  * bounds the bytes waiting in websocketpp's outgoing buffer of one
  * connection (websocketpp reports bytes only, so there is no message-count
- * bound as in the Beast adapter), and `handshake_timeout` is set on the
- * server for the opening and the closing handshake.
+ * bound as in the Beast adapter), and `handshake_timeout` and
+ * `close_timeout` are set on the server for the opening and the closing
+ * handshake.
  */
 using TransportOptions = switchboard::TransportOptions;
 

@@ -58,7 +58,9 @@ public:
         bb::error_code ignored;
         acceptor.close(ignored);
         retry.cancel();
-        const auto grace = 2 * options.transport.handshake_timeout;
+        // Each session ends within close_timeout (twice over TLS: the closing
+        // handshake, then close_notify); this is only the net under them.
+        const auto grace = 2 * options.transport.close_timeout + std::chrono::milliseconds(500);
         deadline.expires_after(grace);
         deadline.async_wait([this](bb::error_code ec) {
             if (!ec) {

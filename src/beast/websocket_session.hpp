@@ -58,7 +58,7 @@ public:
     enum class Phase {
         handshake,  ///< Beast is writing the 101; the queue holds what comes next
         open,       ///< the user is in the hub (or was refused, and the hub's close is on its way)
-        closing,    ///< the user has left the hub; the closing handshake runs, for handshake_timeout at most
+        closing,    ///< the user has left the hub; the closing handshake runs, for close_timeout at most
         closed,     ///< nothing more is read or written (over TLS, close_notify may still be exchanged)
     };
 
@@ -277,7 +277,7 @@ private:
     /**
      * Our closing handshake: the user leaves the hub now; what was queued
      * goes out, then our close frame; the client's answer ends the
-     * connection (on_close), or handshake_timeout does.
+     * connection (on_close), or close_timeout does.
      */
     void begin_close(int code, const std::string& reason) {
         if (phase_ == Phase::closing || phase_ == Phase::closed) return;
@@ -300,7 +300,7 @@ private:
         if (phase_ != Phase::handshake && phase_ != Phase::open) return;
         phase_ = Phase::closing;
         leave_hub();
-        close_timer_ = std::make_unique<Timer>(stream_.get_executor(), state_->options.handshake_timeout);
+        close_timer_ = std::make_unique<Timer>(stream_.get_executor(), state_->options.close_timeout);
         close_timer_->async_wait([self = this->shared_from_this()](error_code ec) {
             if (ec || self->phase_ == Phase::closed) return;
             self->state_->log(LogLevel::debug, "{}: closing handshake timed out", self->label());
@@ -310,7 +310,7 @@ private:
 
     /**
      * TLS ends its session with close_notify (the client's answer waited
-     * for at most handshake_timeout) before the TCP close, so clients see
+     * for at most close_timeout) before the TCP close, so clients see
      * a clean end instead of a truncated stream; only when no read is in
      * flight (the reader is done).
      */
@@ -320,7 +320,7 @@ private:
             phase_ = Phase::closed;
             queue_.discard();
             if (close_timer_) close_timer_->cancel();
-            end_tls_then_close(stream_, state_->options.handshake_timeout, this->shared_from_this());
+            end_tls_then_close(stream_, state_->options.close_timeout, this->shared_from_this());
         } else {
             hang_up();
         }

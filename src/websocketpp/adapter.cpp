@@ -256,7 +256,7 @@ void Adapter::State::install() {
     // The handlers hold the state weakly: the server may outlive the adapter.
     auto weak = weak_from_this();
     server.set_open_handshake_timeout(options.handshake_timeout.count());
-    server.set_close_handshake_timeout(options.handshake_timeout.count());
+    server.set_close_handshake_timeout(options.close_timeout.count());
     server.set_validate_handler([weak](connection_hdl hdl) {
         auto self = weak.lock();
         return self && self->validate(std::move(hdl));

@@ -218,7 +218,7 @@ TEST_CASE("TLS: wss with a certificate and key file", "[beast][tls]") {
     CHECK(a.close());
     CHECK(eventually([&] { return server.hub.counters().connections_open == 1; }));
     // A client that answers the close frame but never ends TLS leaves the hub at once, gets the
-    // server's close_notify, and is hung up on after handshake_timeout.
+    // server's close_notify, and is hung up on after close_timeout.
     TlsCloseHolder holder;
     REQUIRE(holder.connect(server.port(), files->cert));
     CHECK(eventually([&] { return server.hub.counters().connections_open == 2; }));

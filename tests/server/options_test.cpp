@@ -256,6 +256,7 @@ TEST_CASE("help lists every option, the environment variables and the precedence
                                             "--max-http-connections",
                                             "--max-handshakes-per-address",
                                             "--idle-timeout",
+                                            "--close-timeout",
                                             "--resume-window",
                                             "--redis",
                                             "--node-lease",

@@ -137,6 +137,30 @@ TEST_CASE("SIGINT shuts down cleanly too", "[server]") {
     CHECK(server.process.wait(5s) == 0);
 }
 
+TEST_CASE("on SIGTERM, clients that never answer the close frame hold the exit for --close-timeout at most", "[server]") {
+    SECTION("the default: about a second") {
+        Server server;
+        RawClient silent;  // upgrades, then reads nothing and never answers the close frame
+        REQUIRE(silent.upgrade_with(server.port, "/", ""));
+        WsClient reader;
+        REQUIRE(reader.login(server.port));  // the silent one joined before it
+        server.process.signal(SIGTERM);
+        CHECK(reader.wait_closed() == 1001);
+        CHECK(server.process.wait(4s) == 0);  // 1 s, and some slack for a loaded machine
+    }
+    SECTION("the flag sets it") {
+        Server server({"--close-timeout", "2.5"});
+        RawClient silent;
+        REQUIRE(silent.upgrade_with(server.port, "/", ""));
+        WsClient reader;
+        REQUIRE(reader.login(server.port));
+        server.process.signal(SIGTERM);
+        CHECK(reader.wait_closed() == 1001);
+        CHECK_FALSE(server.process.wait(1s));  // it waits for the silent client's answer...
+        CHECK(server.process.wait(5s) == 0);   // ...for 2.5 s at most
+    }
+}
+
 TEST_CASE("/healthz and /metrics", "[server]") {
     Server server({"--max-message-bytes", "1000"});
     auto health = http_request(server.port, "GET", "/healthz");
