@@ -1,8 +1,6 @@
-// Internal to switchboard_testing: a small WebSocket client for the kit.
-//
-// Boost.Beast stays inside client.cpp, so the clauses (conformance.cpp)
-// compile without it. All clients of a Loop run on the Loop's one thread;
-// their member functions may be called from any other thread.
+// Internal to switchboard_testing: a small WebSocket client for the kit, on
+// POSIX sockets (client.cpp). All clients of a Loop run on the Loop's one
+// thread; their member functions may be called from any other thread.
 #pragma once
 
 #include <chrono>
@@ -42,7 +40,17 @@ struct ConnectOptions {
     std::chrono::milliseconds handshake_timeout{5'000};
 };
 
-class Loop;
+/** The thread that runs clients: it polls their sockets. The destructor ends every client still connected. */
+class Loop {
+public:
+    Loop();
+    ~Loop();
+    Loop(const Loop&) = delete;
+    Loop& operator=(const Loop&) = delete;
+
+    struct Impl;
+    std::unique_ptr<Impl> impl;
+};
 
 class Client {
 public:
@@ -70,18 +78,7 @@ public:
 
 private:
     std::shared_ptr<Impl> impl_;
-};
-
-/** One io_context and the thread running it. The destructor aborts every client still connected. */
-class Loop {
-public:
-    Loop();
-    ~Loop();
-    Loop(const Loop&) = delete;
-    Loop& operator=(const Loop&) = delete;
-
-    struct Impl;
-    std::unique_ptr<Impl> impl;
+    Loop::Impl* loop_;
 };
 
 /** True when something accepts TCP connections on 127.0.0.1:port (within `timeout`). */

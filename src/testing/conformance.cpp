@@ -1,6 +1,7 @@
 #include <switchboard/testing/conformance.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -885,6 +886,177 @@ void clean_shutdown(const Target& t, const KitOptions& k) {
         fail("after stop() returned, port {} still accepts connections", run.port);
 }
 
+/** A kit message the hub sends from the server: `type` kit-order, the sending thread, its sequence number. */
+json numbered(int thread, int n) {
+    return {{"type", "kit-order"}, {"thread", thread}, {"n", n}};
+}
+
+/**
+ * Reads `expected` kit-order messages at `u` and checks that each thread's
+ * arrive in the order it sent them, none missing: `sent[t]` lists the
+ * numbers thread t had accepted (Hub::send_to said sent). Stops early at a
+ * close when `until_close`; returns the close event's code then (0 if none).
+ */
+int expect_in_order(Run& run, User& u, const std::vector<std::vector<int>>& sent, std::string_view why,
+                    bool until_close = false) {
+    std::vector<std::size_t> next(sent.size(), 0);
+    std::size_t expected = 0, got = 0;
+    for (auto& s : sent)
+        expected += s.size();
+    Wait wait(run.kit.timeout + ms(expected));  // a millisecond a message on a slow machine, beyond the usual wait
+    while (got < expected) {
+        auto event = wait.next(u);
+        if (!event)
+            fail("{}: {} expected {} kit-order messages, but {} arrived and then nothing more within {} ms", why,
+                 u.name, expected, got, wait.total.count());
+        if (event->kind == Event::Kind::closed) {
+            if (until_close) return event->close_code;
+            fail("{}: {} expected {} kit-order messages, but after {} observed {}", why, u.name, expected, got,
+                 describe(*event));
+        }
+        json m = json::parse(event->data, nullptr, false);
+        if (event->kind != Event::Kind::text || !m.is_object() || m.value("type", "") != "kit-order") {
+            if (event->kind == Event::Kind::text && m.is_object() && presence(m.value("type", ""))) continue;
+            fail(
+                "{}: {} expected only kit-order messages, but observed {} (a frame written from two threads at "
+                "once arrives torn)",
+                why, u.name, describe(*event));
+        }
+        auto thread = m.value("thread", -1);
+        if (thread < 0 || static_cast<std::size_t>(thread) >= sent.size())
+            fail("{}: {} received a kit-order message of an unknown thread: {}", why, u.name, m.dump());
+        auto& from = sent[static_cast<std::size_t>(thread)];
+        auto& at = next[static_cast<std::size_t>(thread)];
+        auto n = m.value("n", -1);
+        if (at >= from.size() || from[at] != n)
+            fail("{}: {} expected message {} of thread {} next (each thread's in the order it sent them), but got {}",
+                 why, u.name, at < from.size() ? std::to_string(from[at]) : std::string("none"), thread, n);
+        ++at;
+        ++got;
+    }
+    return 0;
+}
+
+void cross_thread_sends(const Target& t, const KitOptions& k) {
+    TransportSettings settings;
+    settings.queue_max_bytes = 16 * 1024 * 1024;  // room for everything: this clause is about threads, not bounds
+    settings.queue_max_messages = 1'000'000;
+    Run run(t, k, quiet_hub(), settings);
+    auto alice = run.connect("alice");
+    auto carol = run.connect("carol");  // closed from one of the threads while the others still send to her
+    constexpr int threads = 4, each = 300;
+    std::vector<std::vector<int>> to_alice(threads), to_carol(threads);
+    std::atomic<int> ready{0};
+    std::atomic<bool> closed_carol{false};
+    std::vector<std::thread> senders;
+    for (int i = 0; i < threads; ++i) {
+        senders.emplace_back([&, i] {
+            ready.fetch_add(1);
+            while (ready.load() < threads) {
+            }
+            for (int n = 0; n < each; ++n) {
+                if (run.hub().send_to(alice.id, numbered(i, n)) == SendResult::sent) to_alice[i].push_back(n);
+                if (!closed_carol.load() && run.hub().send_to(carol.id, numbered(i, n)) == SendResult::sent)
+                    to_carol[i].push_back(n);
+                if (i == threads - 1 && n == each / 2) {
+                    closed_carol = true;
+                    run.hub().disconnect(carol.id, close_code::removed, "kit: closed from another thread");
+                }
+            }
+        });
+    }
+    for (auto& s : senders)
+        s.join();
+    std::size_t accepted = 0;
+    for (auto& s : to_alice)
+        accepted += s.size();
+    if (accepted < static_cast<std::size_t>(threads * each / 2))
+        fail(
+            "the hub accepted only {} of {} messages for alice (Connection::offer refused the rest, with a 16 MiB "
+            "queue)",
+            accepted, threads * each);
+    expect_in_order(run, alice, to_alice, "4 threads called Hub::send_to(alice) at once");
+    // Carol: what was sent before her close may arrive (each thread's in order); then the close, from a foreign thread.
+    auto code = expect_in_order(run, carol, to_carol, "carol was closed from another thread while others sent", true);
+    if (code == 0)
+        run.expect_close(carol, close_code::removed, "Hub::disconnect(carol) from another thread");
+    else if (code != close_code::removed)
+        fail("carol expected a close frame with code {} (Hub::disconnect from another thread), but got {}",
+             close_code::removed, code);
+    auto bob = run.connect("bob");
+    run.roundtrip(alice, bob, "after the threads: alice's connection still works");
+}
+
+void burst_order(const Target& t, const KitOptions& k) {
+    TransportSettings settings;
+    settings.queue_max_bytes = 16 * 1024 * 1024;
+    settings.queue_max_messages = 1'000'000;
+    Run run(t, k, quiet_hub(), settings);
+    auto alice = run.connect("alice");
+    auto bob = run.connect("bob");
+    // The server's burst: one thread queues 400 messages at once, faster than any socket drains them.
+    constexpr int burst = 400;
+    std::vector<std::vector<int>> sent(1);
+    for (int n = 0; n < burst; ++n)
+        if (run.hub().send_to(alice.id, numbered(0, n)) == SendResult::sent) sent[0].push_back(n);
+    expect_in_order(run, alice, sent, "the server queued 400 messages for alice at once");
+    // A client's burst: bob writes 400 routed messages back to back; alice gets them in order.
+    for (int n = 0; n < burst; ++n)
+        run.send(bob, {{"type", "peer-candidate"}, {"to", alice.id}, {"n", n}, {"candidate", nullptr}});
+    Wait wait(k.timeout + ms(burst));
+    for (int n = 0; n < burst;) {
+        auto event = wait.next(alice);
+        if (!event) fail("alice expected bob's 400 peer-candidates, but only {} arrived", n);
+        json m = json::parse(event->data, nullptr, false);
+        if (event->kind == Event::Kind::text && m.is_object() && presence(m.value("type", ""))) continue;
+        if (event->kind != Event::Kind::text || m.value("type", "") != "peer-candidate")
+            fail("alice expected bob's peer-candidates, but observed {}", describe(*event));
+        if (m.value("n", -1) != n)
+            fail("alice expected bob's peer-candidate {} next (a burst arrives in order), but got {}", n, m.dump());
+        ++n;
+    }
+}
+
+void handshake_timeout(const Target& t, const KitOptions& k) {
+    TransportSettings settings;
+    settings.handshake_timeout = 500ms;
+    Run run(t, k, quiet_hub(), settings);
+    const ms allowed = settings.handshake_timeout + 1500ms;
+    detail::RawClient half;
+    if (!half.connect(run.port, 0, k.timeout)) fail("cannot connect: {}", half.error());
+    if (!half.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n", k.timeout))
+        fail("cannot write half a request: {}", half.error());
+    if (!half.wait_closed(allowed))
+        fail(
+            "a client that sent half an upgrade request and then nothing was still connected {} ms later; "
+            "handshake_timeout is {} ms",
+            allowed.count(), settings.handshake_timeout.count());
+    if (run.hub().counters().connections_total != 0) fail("a half request must not join the hub");
+    run.connect("alice");  // the server still serves
+}
+
+void shutdown_bound(const Target& t, const KitOptions& k) {
+    TransportSettings settings;
+    settings.close_timeout = 500ms;
+    Run run(t, k, quiet_hub(), settings);
+    std::vector<User> deaf;
+    ConnectOptions never_answers;
+    never_answers.keep_reading = false;  // reads its login, then nothing: the close frame goes unanswered
+    for (int i = 0; i < 5; ++i)
+        deaf.push_back(run.connect(fmt::format("deaf client {}", i + 1), "/", never_answers));
+    auto bound = settings.close_timeout + 1000ms;
+    auto begin = Clock::now();
+    run.stop();
+    auto took = std::chrono::duration_cast<ms>(Clock::now() - begin);
+    if (took > bound)
+        fail(
+            "with 5 clients that never answer the close frame, Target::stop took {} ms; with close_timeout {} ms "
+            "it must return within {} ms",
+            took.count(), settings.close_timeout.count(), bound.count());
+    if (detail::port_accepts(run.port, 500ms))
+        fail("after stop() returned, port {} still accepts connections", run.port);
+}
+
 struct Clause {
     const char* name;
     const char* promise;
@@ -922,6 +1094,14 @@ const std::vector<Clause>& clauses() {
          lost_connection},
         {"concurrent-connects", "clients connecting at once all get distinct IDs", concurrent_connects},
         {"clean-shutdown", "stop() closes every client with 1001 and stops listening", clean_shutdown},
+        {"cross-thread-sends",
+         "send and close from several foreign threads at once: each thread's messages arrive whole and in order",
+         cross_thread_sends},
+        {"burst-order", "a burst queued at once, by the server or by a client, arrives in order", burst_order},
+        {"handshake-timeout", "a client that sends half an upgrade request is dropped after handshake_timeout",
+         handshake_timeout},
+        {"shutdown-bound", "stop() returns within close_timeout + 1 s even when no client answers the close frame",
+         shutdown_bound},
     };
     return all;
 }

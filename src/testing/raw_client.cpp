@@ -1,5 +1,7 @@
 #include "raw_client.hpp"
 
+#include "client_frames.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -21,7 +23,42 @@ int remaining_ms(Clock::time_point deadline) {
     return left < 0 ? 0 : static_cast<int>(left);
 }
 
+/** Waits until `fd` is ready for `events` or `timeout` passes; false on timeout. */
+bool ready(int fd, short events, int timeout_ms) {
+    pollfd p{fd, events, 0};
+    return ::poll(&p, 1, timeout_ms) == 1;
+}
+
 }  // namespace
+
+bool ByteStream::start(int, std::chrono::milliseconds, std::string&) {
+    return true;
+}
+
+long ByteStream::write_some(int fd, const char* data, std::size_t size, short& wait, std::string& error) {
+    ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+    if (n >= 0) return n;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+        wait = POLLOUT;
+        return -1;
+    }
+    error = std::string("send: ") + std::strerror(errno);
+    return -2;
+}
+
+long ByteStream::read_some(int fd, char* data, std::size_t size, short& wait, std::string& error) {
+    ssize_t n = ::recv(fd, data, size, 0);
+    if (n >= 0) return n;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+        wait = POLLIN;
+        return -1;
+    }
+    error = std::string("recv: ") + std::strerror(errno);
+    return -2;
+}
+
+RawClient::RawClient(std::unique_ptr<ByteStream> stream)
+    : stream_(stream ? std::move(stream) : std::make_unique<ByteStream>()) {}
 
 RawClient::~RawClient() {
     if (fd_ >= 0) ::close(fd_);
@@ -64,7 +101,7 @@ bool RawClient::connect(std::uint16_t port, int receive_buffer, std::chrono::mil
         error_ = std::string("connect: ") + std::strerror(so_error);
         return false;
     }
-    return true;
+    return stream_->start(fd_, timeout, error_);
 }
 
 std::string RawClient::upgrade_request(std::string_view target, std::string_view key, bool with_host) {
@@ -92,17 +129,14 @@ int RawClient::request(std::string_view request, std::chrono::milliseconds timeo
 bool RawClient::write(std::string_view bytes, std::chrono::milliseconds timeout) {
     auto deadline = Clock::now() + timeout;
     while (!bytes.empty()) {
-        ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        short wait = POLLOUT;
+        long n = stream_->write_some(fd_, bytes.data(), bytes.size(), wait, error_);
         if (n > 0) {
             bytes.remove_prefix(static_cast<std::size_t>(n));
             continue;
         }
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            error_ = std::string("send: ") + std::strerror(errno);
-            return false;
-        }
-        pollfd p{fd_, POLLOUT, 0};
-        if (::poll(&p, 1, remaining_ms(deadline)) != 1) {
+        if (n == -2) return false;
+        if (!ready(fd_, wait, remaining_ms(deadline))) {
             error_ = "send: the server took nothing for the whole timeout";
             return false;
         }
@@ -111,40 +145,32 @@ bool RawClient::write(std::string_view bytes, std::chrono::milliseconds timeout)
 }
 
 bool RawClient::fill(std::chrono::milliseconds timeout) {
-    if (eof_) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return false;
-    char chunk[64 * 1024];
-    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-    if (n > 0) {
-        buffer_.append(chunk, static_cast<std::size_t>(n));
-        return true;
+    auto deadline = Clock::now() + timeout;
+    while (!eof_) {
+        char chunk[64 * 1024];
+        short wait = POLLIN;
+        long n = stream_->read_some(fd_, chunk, sizeof chunk, wait, error_);
+        if (n > 0) {
+            buffer_.append(chunk, static_cast<std::size_t>(n));
+            return true;
+        }
+        if (n == 0 || n == -2) {
+            eof_ = true;  // the end, or a reset: either way the server is gone
+            break;
+        }
+        if (!ready(fd_, wait, remaining_ms(deadline))) break;
     }
-    if (n == 0 || (errno != EAGAIN && errno != EINTR)) eof_ = true;
     return false;
 }
 
 std::optional<RawFrame> RawClient::next_frame(std::chrono::milliseconds timeout) {
     auto deadline = Clock::now() + timeout;
     for (;;) {
-        if (buffer_.size() >= 2) {
-            auto byte = [&](std::size_t i) { return static_cast<unsigned char>(buffer_[i]); };
-            std::uint64_t length = byte(1) & 0x7f;
-            std::size_t header = 2;
-            if (length == 126) header = 4;
-            if (length == 127) header = 10;
-            if (buffer_.size() >= header) {
-                if (header > 2) {
-                    length = 0;
-                    for (std::size_t i = 2; i < header; ++i)
-                        length = (length << 8) | byte(i);
-                }
-                if (buffer_.size() - header >= length) {
-                    RawFrame f{byte(0) & 0x0f, buffer_.substr(header, static_cast<std::size_t>(length))};
-                    buffer_.erase(0, header + static_cast<std::size_t>(length));
-                    return f;
-                }
-            }
+        std::string broken;
+        if (auto f = take_frame(buffer_, true, broken)) return RawFrame{f->opcode, std::move(f->payload)};
+        if (!broken.empty()) {
+            error_ = "the server broke RFC 6455: " + broken;
+            return std::nullopt;
         }
         if (!fill(std::chrono::milliseconds(remaining_ms(deadline)))) return std::nullopt;
     }
@@ -160,23 +186,7 @@ bool RawClient::wait_closed(std::chrono::milliseconds timeout) {
 }
 
 std::string RawClient::frame(int opcode, std::string_view payload) {
-    std::string f;
-    f.push_back(static_cast<char>(0x80 | opcode));
-    const std::uint64_t n = payload.size();
-    if (n < 126) {
-        f.push_back(static_cast<char>(0x80 | n));
-    } else if (n <= 0xffff) {
-        f.push_back(static_cast<char>(0x80 | 126));
-        f.push_back(static_cast<char>(n >> 8));
-        f.push_back(static_cast<char>(n));
-    } else {
-        f.push_back(static_cast<char>(0x80 | 127));
-        for (int i = 7; i >= 0; --i)
-            f.push_back(static_cast<char>(n >> (8 * i)));
-    }
-    f.append(4, '\0');  // a zero masking key: the payload goes out as it is
-    f.append(payload);
-    return f;
+    return client_frame(opcode, payload);
 }
 
 }  // namespace switchboard::testing::detail

@@ -70,7 +70,11 @@
     X("dead-peer", __VA_ARGS__)                 \
     X("lost-connection", __VA_ARGS__)           \
     X("concurrent-connects", __VA_ARGS__)       \
-    X("clean-shutdown", __VA_ARGS__)
+    X("clean-shutdown", __VA_ARGS__)            \
+    X("cross-thread-sends", __VA_ARGS__)        \
+    X("burst-order", __VA_ARGS__)               \
+    X("handshake-timeout", __VA_ARGS__)         \
+    X("shutdown-bound", __VA_ARGS__)
 
 /** One test case per clause against a fresh `Server` each, plus the guard (see above). */
 #define SWITCHBOARD_CONFORMANCE_TEST_CASES(Server, prefix, tags) \

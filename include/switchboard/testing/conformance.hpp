@@ -50,6 +50,18 @@
 //                         and what was routed meanwhile; past the window it leaves
 //   concurrent-connects   many clients connecting at once all get distinct IDs
 //   clean-shutdown        stop() closes every client with 1001 and stops listening
+//   cross-thread-sends    Connection::send and close called from several
+//                         threads at once (Hub::send_to, Hub::disconnect from
+//                         threads that are not the adapter's): every message
+//                         arrives whole, each thread's in the order it sent
+//                         them, and the close arrives after them
+//   burst-order           400 messages queued at once by the server, and 400
+//                         written back to back by a client, arrive in order
+//   handshake-timeout     a client that sends half an upgrade request and
+//                         then nothing is dropped within handshake_timeout
+//                         (plus 1.5 s), without joining the hub
+//   shutdown-bound        with clients that never answer the close frame,
+//                         stop() returns within close_timeout + 1 s
 //
 // Where an adapter closes a connection for a transport reason, the kit also
 // checks that it counted it with `Hub::count_transport_close` under the
@@ -66,9 +78,23 @@
 //
 // Threads: `start` and `stop` are called on the thread that called
 // run_conformance, never concurrently. The kit's clients run on a thread of
-// their own. A whole run takes a few seconds; every wait is bounded by
-// `KitOptions::timeout` (plus the keep-alive and handshake times a clause
-// configures), so a broken adapter fails a clause instead of hanging it.
+// their own; some clauses call Hub::send_to and Hub::disconnect from
+// further threads, as a host would. A whole run takes some seconds; every
+// wait is bounded by `KitOptions::timeout` (plus the keep-alive and
+// handshake times a clause configures), so a broken adapter fails a clause
+// instead of hanging it.
+//
+// Event-loop frameworks (Qt, libuv, GLib): the thread that calls `start`
+// and `stop` has no event loop of yours. Run your loop on a thread of its
+// own for the whole test (e.g. a std::thread that creates the
+// QCoreApplication, or a QThread), and make `start` and `stop` hand their
+// work to that loop and wait for it: post a function to the loop
+// (QMetaObject::invokeMethod with Qt::BlockingQueuedConnection, uv_async_send
+// and a std::promise), and return the port or come back when stopped. The
+// Hub is thread-safe, so nothing else needs marshalling; tests/qt/ does this.
+//
+// Dependencies: the kit's clients are its own, on POSIX sockets. It needs
+// the core and the C++ standard library only, whatever your adapter uses.
 //
 // **Example** (a Catch2 test for an adapter `my::Adapter` running `my::Server`):
 //
@@ -124,6 +150,7 @@ struct TransportSettings : switchboard::TransportOptions {
     TransportSettings() {
         queue_max_bytes = 1024 * 1024;
         handshake_timeout = std::chrono::milliseconds(2'000);
+        close_timeout = std::chrono::milliseconds(1'000);
         idle_timeout = std::chrono::milliseconds(30'000);
     }
     /** The queue bound in messages, if your adapter counts messages; ignore it otherwise. */
@@ -143,8 +170,10 @@ struct Target {
 
     /**
      * Graceful shutdown of what `start` started: stop listening, close every
-     * WebSocket with 1001, and return once the server is stopped. Must not
-     * take longer than a few handshake timeouts.
+     * WebSocket with 1001, and return once the server is stopped. Clients
+     * that never answer the close frame may hold it for the settings'
+     * `close_timeout` at most: the shutdown-bound clause allows one second
+     * more.
      */
     std::function<void()> stop;
 };
