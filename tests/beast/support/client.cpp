@@ -8,7 +8,6 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -16,6 +15,14 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include "raw_client.hpp"
 
@@ -288,99 +295,84 @@ HttpResult http_request(std::uint16_t port, std::string_view method, std::string
 namespace {
 
 /**
- * A hand-written WebSocket client over `Stream` (a TCP socket, or TLS over
- * one), for what Beast's client will not do: malformed frames, or stopping
- * half-way through a close. Every wait is bounded by `timeout`.
+ * TLS under the kit's raw client, with OpenSSL itself on the client's
+ * socket: the raw client then speaks wss, and the TLS holder below can stop
+ * half-way through a close. Trusts one CA file, for 127.0.0.1.
  */
-template <class Stream>
-struct RawWebSocket {
-    template <class... Args>
-    explicit RawWebSocket(Args&&... args) : stream(io, std::forward<Args>(args)...) {}
-
-    net::io_context io;
-    Stream stream;
-    std::chrono::milliseconds timeout = 5s;
-
-    tcp::socket& socket() { return bb::get_lowest_layer(stream); }
-
-    /** Runs one asynchronous operation started by `start(handler)`; its error, or timed_out. */
-    template <class Start>
-    bb::error_code await(Start start) {
-        bool done = false;
-        bb::error_code result;
-        start([&](bb::error_code e, auto&&...) {
-            result = e;
-            done = true;
-        });
-        if (!run_until(io, done, timeout, socket())) return net::error::timed_out;
-        return result;
-    }
-
-    bool connect(std::uint16_t port) {
-        tcp::endpoint server(net::ip::make_address("127.0.0.1"), port);
-        return !await([&](auto handler) { socket().async_connect(server, handler); });
-    }
-
-    bool write(net::const_buffer data) {
-        return !await([&](auto handler) { net::async_write(stream, data, handler); });
-    }
-
-    /** Reads exactly `out.size()` bytes. */
-    bool read(std::string& out) {
-        return !await([&](auto handler) { net::async_read(stream, net::buffer(out), handler); });
-    }
-
-    /**
-     * Upgrade at `target`; true on 101. `early` goes out in the same write
-     * as the request, before the 101 (browsers never do that). Reads the
-     * response a byte at a time so no frame after it is consumed.
-     */
-    bool upgrade(std::string_view target = "/", std::string_view early = {}) {
-        std::string request = "GET " + std::string(target) +
-                              " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-        request += early;
-        if (!write(net::buffer(request))) return false;
-        std::string response, byte(1, '\0');
-        while (response.find("\r\n\r\n") == std::string::npos) {
-            if (!read(byte)) return false;
-            response += byte;
+class TlsByteStream : public switchboard::testing::detail::ByteStream {
+public:
+    explicit TlsByteStream(const std::string& ca_file) : context_(SSL_CTX_new(TLS_client_method())) {
+        if (context_ && SSL_CTX_load_verify_locations(context_, ca_file.c_str(), nullptr) == 1) {
+            SSL_CTX_set_verify(context_, SSL_VERIFY_PEER, nullptr);
+            ssl_ = SSL_new(context_);
+            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), "127.0.0.1");
         }
-        return response.rfind("HTTP/1.1 101", 0) == 0;
+    }
+    ~TlsByteStream() override {
+        SSL_free(ssl_);
+        SSL_CTX_free(context_);
     }
 
-    struct Frame {
-        int opcode;
-        std::string payload;
-    };
-
-    /** The next frame from the server (unmasked, unfragmented as ours are); nullopt on error or timeout. */
-    std::optional<Frame> read_frame() {
-        std::string h(2, '\0');
-        if (!read(h)) return std::nullopt;
-        std::uint64_t length = h[1] & 0x7F;
-        if (length >= 126) {
-            std::string ext(length == 126 ? 2 : 8, '\0');
-            if (!read(ext)) return std::nullopt;
-            length = 0;
-            for (unsigned char c : ext)
-                length = (length << 8) | c;
+    bool start(int fd, std::chrono::milliseconds timeout, std::string& error) override {
+        if (!ssl_) return fail(error, "cannot load the CA file");
+        SSL_set_fd(ssl_, fd);
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            int r = SSL_connect(ssl_);
+            if (r == 1) return true;
+            short wait = 0;
+            if (!wants(r, wait)) return fail(error, "TLS handshake failed");
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            pollfd p{fd, wait, 0};
+            if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) != 1)
+                return fail(error, "TLS handshake timed out");
         }
-        Frame frame{h[0] & 0x0F, std::string(length, '\0')};
-        if (length && !read(frame.payload)) return std::nullopt;
-        return frame;
     }
 
-    /** Reads server frames (`login` first) until a close frame; its code (1005 if none), 0 if none came. */
-    int read_until_close() {
-        while (auto frame = read_frame()) {
-            const auto& p = frame->payload;
-            if (frame->opcode == 0x8)
-                return p.size() >= 2 ? (static_cast<unsigned char>(p[0]) << 8) | static_cast<unsigned char>(p[1])
-                                     : 1005;
-        }
-        return 0;
+    long write_some(int, const char* data, std::size_t size, short& wait, std::string& error) override {
+        std::size_t written = 0;
+        int r = SSL_write_ex(ssl_, data, size, &written);
+        if (r == 1) return static_cast<long>(written);
+        return wants(r, wait) ? -1 : (fail(error, "TLS write failed"), -2);
     }
+
+    long read_some(int, char* data, std::size_t size, short& wait, std::string& error) override {
+        std::size_t got = 0;
+        int r = SSL_read_ex(ssl_, data, size, &got);
+        if (r == 1) return static_cast<long>(got);
+        if (SSL_get_error(ssl_, r) == SSL_ERROR_ZERO_RETURN) {
+            close_notify_ = true;  // the server ended its TLS session cleanly
+            return 0;
+        }
+        return wants(r, wait) ? -1 : (fail(error, "TLS read failed (no close_notify)"), -2);
+    }
+
+    /** The server's close_notify came. */
+    bool close_notify() const noexcept { return close_notify_; }
+
+private:
+    bool wants(int result, short& wait) {
+        switch (SSL_get_error(ssl_, result)) {
+            case SSL_ERROR_WANT_READ:
+                wait = POLLIN;
+                return true;
+            case SSL_ERROR_WANT_WRITE:
+                wait = POLLOUT;
+                return true;
+            default:
+                return false;
+        }
+    }
+    static bool fail(std::string& error, const char* what) {
+        error = what;
+        ERR_clear_error();
+        return false;
+    }
+
+    SSL_CTX* context_;
+    SSL* ssl_ = nullptr;
+    bool close_notify_ = false;
 };
 
 }  // namespace
@@ -425,45 +417,49 @@ std::string RawClient::text_frame(std::string_view text) {
 }
 
 struct TlsCloseHolder::Impl {
-    ssl::context context{ssl::context::tls_client};
-    RawWebSocket<ssl::stream<tcp::socket>> ws{context};
+    TlsByteStream* tls = nullptr;  // owned by raw
+    std::unique_ptr<switchboard::testing::detail::RawClient> raw;
 };
 
 TlsCloseHolder::TlsCloseHolder() : impl_(std::make_unique<Impl>()) {}
 TlsCloseHolder::~TlsCloseHolder() = default;
 
 bool TlsCloseHolder::connect(std::uint16_t port, const std::string& ca_file, std::chrono::milliseconds timeout) {
-    auto& ws = impl_->ws;
-    ws.timeout = timeout;
-    bb::error_code ec;
-    impl_->context.load_verify_file(ca_file, ec);
-    if (ec) return false;
-    ws.stream.set_verify_mode(ssl::verify_peer);
-    ws.stream.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
-    if (!ws.connect(port)) return false;
-    if (ws.await([&](auto handler) { ws.stream.async_handshake(ssl::stream_base::client, handler); })) return false;
-    return ws.upgrade();
+    using switchboard::testing::detail::RawClient;
+    auto tls = std::make_unique<TlsByteStream>(ca_file);
+    impl_->tls = tls.get();
+    impl_->raw = std::make_unique<RawClient>(std::move(tls));
+    return impl_->raw->connect(port, 0, timeout) &&
+           impl_->raw->request(RawClient::upgrade_request("/"), timeout) == 101;
 }
 
 int TlsCloseHolder::close_websocket() {
-    const unsigned char frame[] = {0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8};  // close 1000, masked with a zero key
-    if (!impl_->ws.write(net::buffer(frame))) return 0;
-    return impl_->ws.read_until_close();
+    using switchboard::testing::detail::RawClient;
+    if (!impl_->raw->write(RawClient::frame(0x8, std::string("\x03\xE8", 2)), 5s)) return 0;  // close 1000
+    while (auto frame = impl_->raw->next_frame(5s)) {                                         // `login` first
+        if (frame->opcode != 0x8) continue;
+        auto& p = frame->payload;
+        return p.size() >= 2 ? (static_cast<unsigned char>(p[0]) << 8) | static_cast<unsigned char>(p[1]) : 1005;
+    }
+    return 0;
 }
 
 bool TlsCloseHolder::wait_close_notify(std::chrono::milliseconds timeout) {
-    auto& ws = impl_->ws;
-    ws.timeout = timeout;
-    char c;
-    // Asio reports the peer's close_notify as the end of the TLS stream.
-    return ws.await([&](auto handler) { ws.stream.async_read_some(net::buffer(&c, 1), handler); }) == net::error::eof;
+    return impl_->raw->wait_closed(timeout) && impl_->tls->close_notify();
 }
 
 bool TlsCloseHolder::wait_tcp_closed(std::chrono::milliseconds timeout) {
-    auto& ws = impl_->ws;
-    ws.timeout = timeout;
-    std::string rest(64 * 1024, '\0');  // nothing is expected after the close_notify; skip it if it comes
-    return ws.await([&](auto handler) { net::async_read(ws.socket(), net::buffer(rest), handler); }) == net::error::eof;
+    // Under TLS: the socket itself, which the server closes after its close_notify.
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    char chunk[4096];
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        pollfd p{impl_->raw->fd(), POLLIN, 0};
+        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) != 1) return false;
+        auto n = ::recv(impl_->raw->fd(), chunk, sizeof chunk, 0);
+        if (n == 0) return true;
+        if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
+    }
 }
 
 std::optional<TlsFiles> make_self_signed_cert() {

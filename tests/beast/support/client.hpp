@@ -136,7 +136,8 @@ private:
 /**
  * A wss client that closes the WebSocket but never ends TLS: it sends a
  * close frame, reads up to the server's close frame, and from then on sends
- * nothing and keeps TCP open. Blocking calls, each bounded by `timeout`.
+ * nothing and keeps TCP open. It is the kit's raw client (as RawClient is)
+ * with OpenSSL under it. Blocking calls, each bounded by `timeout`.
  */
 class TlsCloseHolder {
 public:
