@@ -347,8 +347,10 @@ void pass_through(const Target& t, const KitOptions& k) {
     // Written by hand: spacing, number spelling and escapes must survive as sent.
     const std::string extra =
         R"("x-app":{"n":1.50,"big":12345678901234567890,"s":"caf\u00e9 \ud83d\ude00","l":[1,"two",null,false]})";
+    // Whitespace between members is not kept (docs/protocol.md); inside a value it is.
     const std::string text = fmt::format(
-        R"({{"type":"peer-connect","to":{},"desc":{{"type":"offer","sdp":"v=0\r\n"}},{},"zz":true}})", b.id, extra);
+        R"({{"type":"peer-connect","to":{},"desc":{{"type":"offer","sdp":"v=0\r\n"}},{},"zz":true, "y" :  [1,2 ,3]}})",
+        b.id, extra);
     a.client->send_text(text);
     auto event = b.client->next(k.timeout);
     while (event && event->kind == Event::Kind::text &&
@@ -356,10 +358,11 @@ void pass_through(const Target& t, const KitOptions& k) {
         event = b.client->next(k.timeout);
     if (!event) fail("bob expected alice's peer-connect within {} ms, but nothing arrived", k.timeout.count());
     if (event->kind != Event::Kind::text) fail("bob expected alice's peer-connect, but observed {}", describe(*event));
-    if (event->data.find(extra) == std::string::npos || event->data.find(R"("zz":true)") == std::string::npos)
+    if (event->data.find(extra) == std::string::npos || event->data.find(R"("zz":true)") == std::string::npos ||
+        event->data.find(R"("y":[1,2 ,3])") == std::string::npos)
         fail(
-            "members the server does not know must pass byte for byte: bob expected the text to contain {} and "
-            "\"zz\":true, but received {}",
+            "members the server does not know must pass with their values byte for byte: bob expected the text to "
+            "contain {}, \"zz\":true and \"y\":[1,2 ,3], but received {}",
             extra, event->data);
 }
 
@@ -1067,7 +1070,8 @@ const std::vector<Clause>& clauses() {
     static const std::vector<Clause> all = {
         {"login", "every connection first gets login; IDs are distinct and never reused", login},
         {"routing", "routed messages reach `to` with `to` removed and `from` set by the server", routing},
-        {"pass-through", "members the server does not know reach the recipient byte for byte", pass_through},
+        {"pass-through", "members the server does not know reach the recipient, their values byte for byte",
+         pass_through},
         {"presence", "user-joined and user-left reach the rest of the room", presence_clause},
         {"errors", "each hub error code comes back over the wire and the connection stays usable", errors},
         {"rate-limited", "a client over its message rate gets rate-limited", rate_limited},

@@ -9,7 +9,8 @@
 //   routing               peer-connect/-response/-candidate reach `to`, with
 //                         `to` removed and `from` set by the server (a forged
 //                         `from` is replaced)
-//   pass-through          unknown members reach the recipient byte for byte
+//   pass-through          unknown members reach the recipient, their values
+//                         byte for byte (whitespace between members is not kept)
 //   presence              user-joined / user-left reach the others
 //   errors                every error code the hub sends over the wire
 //                         (invalid-json, invalid-message, unknown-type,
