@@ -607,8 +607,10 @@ void slow_consumer(const Target& t, const KitOptions& k) {
     auto begin = Clock::now();
     bool dropped = false;
     for (int round = 0; round < 200 && !dropped; ++round) {
-        if (!slow->raw.write(burst, k.timeout)) break;  // closed by the server meanwhile
-        while (auto event = watcher.client->next(round == 199 ? k.timeout : 1ms)) {
+        // Once the server closed the slow client, the writes fail: then only the user-left is still to come.
+        const bool closed = !slow->raw.write(burst, k.timeout);
+        const bool last = closed || round == 199;
+        while (auto event = watcher.client->next(last ? k.timeout : 1ms)) {
             json m = json::parse(event->data, nullptr, false);
             if (event->kind == Event::Kind::text && m.is_object() && m.value("type", "") == "user-left" &&
                 m.value("userId", UserId(0)) == slow->id) {
@@ -619,6 +621,7 @@ void slow_consumer(const Target& t, const KitOptions& k) {
                 fail("the watcher, which reads everything, was closed while another client stalled: {}",
                      describe(*event));
         }
+        if (closed) break;
     }
     if (!dropped)
         fail(
