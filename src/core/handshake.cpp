@@ -9,25 +9,18 @@ namespace switchboard {
 namespace {
 
 using detail::equal_ignoring_ascii_case;
+using detail::trim_http_whitespace;
 
 bool room_char(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
            c == '~' || c == '-';
 }
 
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
 /** Splits `list` at commas and appends each trimmed, non-empty item. */
 void split_list(std::string_view list, std::vector<std::string_view>& out) {
     while (!list.empty()) {
         auto comma = list.find(',');
-        auto item = trim(list.substr(0, comma));
+        auto item = trim_http_whitespace(list.substr(0, comma));
         if (!item.empty()) out.push_back(item);
         if (comma == std::string_view::npos) break;
         list.remove_prefix(comma + 1);
@@ -53,7 +46,7 @@ std::vector<std::string_view> forwarded_for(const Handshake& h) {
     for (auto element : elements) {
         while (!element.empty()) {
             auto semicolon = element.find(';');
-            auto pair = trim(element.substr(0, semicolon));
+            auto pair = trim_http_whitespace(element.substr(0, semicolon));
             if (pair.size() > 4 && equal_ignoring_ascii_case(pair.substr(0, 4), "for="))
                 out.push_back(forwarded_node(pair.substr(4)));
             if (semicolon == std::string_view::npos) break;

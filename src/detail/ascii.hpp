@@ -1,5 +1,5 @@
-// ASCII case folding, for HTTP header names and file extensions (never for
-// user text). Private to the library.
+// ASCII case folding and HTTP whitespace, for header names, header lists and
+// file extensions (never for user text). Private to the library.
 #pragma once
 
 #include <string>
@@ -17,6 +17,15 @@ constexpr bool equal_ignoring_ascii_case(std::string_view a, std::string_view b)
     for (std::size_t i = 0; i < a.size(); ++i)
         if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
     return true;
+}
+
+/** `s` without the spaces and tabs around it (HTTP's optional whitespace, RFC 9110 5.6.3). */
+constexpr std::string_view trim_http_whitespace(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
 }
 
 /** `text` with ASCII letters in lower case. */

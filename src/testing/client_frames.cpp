@@ -1,7 +1,8 @@
 #include "client_frames.hpp"
 
 #include <array>
-#include <cctype>
+
+#include "../detail/ascii.hpp"
 
 namespace switchboard::testing::detail {
 
@@ -85,22 +86,6 @@ std::array<unsigned char, 20> sha1(std::string_view input) {
     for (int i = 0; i < 20; ++i)
         digest[i] = static_cast<unsigned char>(h[i / 4] >> (24 - 8 * (i % 4)));
     return digest;
-}
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
 }
 
 }  // namespace
@@ -206,8 +191,10 @@ std::optional<std::string> header_value(std::string_view head, std::string_view 
         auto end = head.find("\r\n", at);
         auto line = head.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
         auto colon = line.find(':');
-        if (colon != std::string_view::npos && equal_ignoring_case(trim(line.substr(0, colon)), name))
-            return std::string(trim(line.substr(colon + 1)));
+        if (colon != std::string_view::npos &&
+            switchboard::detail::equal_ignoring_ascii_case(
+                switchboard::detail::trim_http_whitespace(line.substr(0, colon)), name))
+            return std::string(switchboard::detail::trim_http_whitespace(line.substr(colon + 1)));
         at = end;
     }
     return std::nullopt;
