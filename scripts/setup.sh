@@ -8,7 +8,9 @@ packages=(g++ cmake ninja-build ccache pkg-config
           nlohmann-json3-dev libfmt-dev catch2
           libboost-dev libssl-dev openssl libwebsocketpp-dev libbenchmark-dev
           clang libclang-rt-14-dev libhiredis-dev redis-server
-          libcli11-dev libsimdjson-dev)
+          libcli11-dev libsimdjson-dev
+          qtbase5-dev libqt5websockets5-dev
+          dpkg-dev file systemd)
 missing=()
 if [[ "${1:-}" == "--e2e" ]]; then
   packages+=(chromium firefox-esr python3-aiortc python3-websockets iproute2 util-linux coturn)
