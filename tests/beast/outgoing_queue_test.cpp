@@ -175,7 +175,7 @@ TEST_CASE("frame headers use the 16- and 64-bit lengths at their boundaries", "[
     CHECK(static_cast<unsigned char>(f.socket.wire[4 + 0xffff + 1]) == 127);
 }
 
-TEST_CASE("routed messages may take half the queue; the server's own the rest, then it overflows", "[beast][queue]") {
+TEST_CASE("routed messages may take half the queue, the server's own the rest, then it overflows", "[beast][queue]") {
     Fixture f(bounds(8, 1000));
     // Not started: everything waits, as behind a write in flight.
     CHECK(f.push_one(10, true) == Pushed::queued);

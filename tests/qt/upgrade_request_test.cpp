@@ -29,7 +29,7 @@ std::string replaced(std::string text, const std::string& from, const std::strin
 
 }  // namespace
 
-TEST_CASE("a request head ends at its blank line; what follows is not part of it", "[qt][upgrade]") {
+TEST_CASE("a request head ends at its blank line, what follows is not part of it", "[qt][upgrade]") {
     CHECK(request_head_length("GET / HTTP/1.1\r\nHost: x\r\n") == 0);
     CHECK(request_head_length(good) == good.size());
     CHECK(request_head_length(good + "\x81\x85") == good.size());

@@ -63,7 +63,7 @@ struct Node {
 
 }  // namespace
 
-TEST_CASE("cluster: ID 0 is one host's at a time across the cluster; local participants see every node", "[cluster]") {
+TEST_CASE("cluster: ID 0 is one host's at a time across the cluster, local participants see every node", "[cluster]") {
     switchboard::test::RedisServer redis;
     Node n1(redis), n2(redis);
     Inbox host_inbox, guest_inbox;

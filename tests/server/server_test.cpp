@@ -78,7 +78,7 @@ int descriptors_on(pid_t pid, const fs::path& file) {
 
 }  // namespace
 
-TEST_CASE("help lists the flags; a bad flag fails with status 2", "[server]") {
+TEST_CASE("help lists the flags, a bad flag fails with status 2", "[server]") {
     ChildProcess help({SWITCHBOARD_SERVER_EXE, "--help"});
     auto text = help.read_all();
     CHECK(help.wait() == 0);
@@ -428,7 +428,7 @@ TEST_CASE("static files are streamed: clients that never read do not hold the fi
     fs::remove_all(root);
 }
 
-TEST_CASE("access tokens: --token-secret-file requires one; --issue-token mints one", "[server][tokens]") {
+TEST_CASE("access tokens: --token-secret-file requires one, --issue-token mints one", "[server][tokens]") {
     auto dir = temp_dir("tokens");
     write_file(dir / "secret", "correct horse battery staple\n");
     write_file(dir / "other", "another secret\n");
@@ -465,7 +465,7 @@ TEST_CASE("access tokens: --token-secret-file requires one; --issue-token mints 
     fs::remove_all(dir);
 }
 
-TEST_CASE("profiles: --token-profile, --allow-client-names; a bad name is refused with 400", "[server][profiles]") {
+TEST_CASE("profiles: --token-profile, --allow-client-names, a bad name is refused with 400", "[server][profiles]") {
     auto dir = temp_dir("profiles");
     write_file(dir / "secret", "correct horse battery staple\n");
     ChildProcess mint({SWITCHBOARD_SERVER_EXE, "--token-secret-file", (dir / "secret").string(), "--issue-token", "ann",
@@ -506,7 +506,7 @@ TEST_CASE("profiles: --token-profile, --allow-client-names; a bad name is refuse
     fs::remove_all(dir);
 }
 
-TEST_CASE("ICE servers: --stun and --turn reach login; REST credentials are fresh per user", "[server][turn]") {
+TEST_CASE("ICE servers: --stun and --turn reach login, REST credentials are fresh per user", "[server][turn]") {
     auto dir = temp_dir("turn");
     write_file(dir / "turn-secret", "north\n");
     write_file(dir / "turn-password", "hunter2\n");

@@ -75,7 +75,7 @@ TEST_CASE("a minted token verifies, with its claims", "[tokens]") {
     CHECK(std::holds_alternative<tokens::Claims>(tokens::verify(tokens::mint(claims(""), secret), secret, "", now)));
 }
 
-TEST_CASE("every refusal has its reason; only another room is 403", "[tokens]") {
+TEST_CASE("every refusal has its reason, only another room is 403", "[tokens]") {
     const auto good = tokens::mint(claims(), secret);
     CHECK(refusal("").reason.find("required") != std::string::npos);
     CHECK(refusal("abc").reason.find("not a JWT") != std::string::npos);

@@ -251,7 +251,7 @@ TEST_CASE("a client's message the host cannot parse must not escape into the sen
     CHECK(answered.size() + delivered.size() == 1);
 }
 
-TEST_CASE("a local handler that throws is logged; the sender and the room carry on", "[local]") {
+TEST_CASE("a local handler that throws is logged, the sender and the room carry on", "[local]") {
     Options options;
     std::vector<std::string> lines;
     std::mutex lines_mutex;

@@ -95,7 +95,7 @@ TEST_CASE("a bad name refuses the handshake with 400 and a reason", "[profiles]"
     CHECK(join_with(hub, with_query("name=Ann")).id() == 1);
 }
 
-TEST_CASE("a profile over the size limit refuses the handshake; a hook's non-object is the server's fault",
+TEST_CASE("a profile over the size limit refuses the handshake, a hook's non-object is the server's fault",
           "[profiles]") {
     Options options;
     options.limits.max_profile_bytes = 32;
@@ -162,7 +162,7 @@ TEST_CASE("login carries the ICE servers the hook computes for each user", "[ice
     CHECK(calls == 3);
 }
 
-TEST_CASE("an ICE servers hook that throws leaves iceServers out; the user still joins", "[ice]") {
+TEST_CASE("an ICE servers hook that throws leaves iceServers out, the user still joins", "[ice]") {
     Options options;
     options.ice_servers = [](std::uint64_t, const std::string&) -> std::vector<IceServer> {
         throw std::runtime_error("the credential service is down");
