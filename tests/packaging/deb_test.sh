@@ -37,6 +37,22 @@ done
 
 installed=()
 server_pid=""
+# dpkg "$@", but while an apt or dpkg run elsewhere on the machine holds
+# dpkg's lock (dpkg does not wait for it), wait and retry: 2 minutes at most.
+dpkg_waiting() {
+  local out
+  for _ in $(seq 60); do
+    if out=$(timeout 300 dpkg "$@" 2>&1); then
+      printf '%s\n' "$out"
+      return 0
+    fi
+    grep -qE 'frontend lock|database is locked' <<<"$out" || break
+    sleep 2
+  done
+  printf '%s\n' "$out" >&2
+  return 1
+}
+
 cleanup() {
   local rc=$?
   if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
@@ -44,7 +60,7 @@ cleanup() {
   fi
   if ((${#installed[@]})); then
     echo "deb_test: purging ${installed[*]}" >&2
-    timeout 300 dpkg --purge "${installed[@]}" >/dev/null || echo "deb_test: could not purge ${installed[*]}" >&2
+    dpkg_waiting --purge "${installed[@]}" >/dev/null || echo "deb_test: could not purge ${installed[*]}" >&2
   fi
   exit "$rc"
 }
@@ -124,7 +140,7 @@ step "dpkg -i ${debs[*]##*/}"
 for deb in "${debs[@]}"; do
   installed+=("$(dpkg-deb -f "$deb" Package)")
 done
-timeout 300 dpkg -i "${debs[@]}" || fail "dpkg -i failed: a dependency is missing or wrong (above)"
+dpkg_waiting -i "${debs[@]}" || fail "dpkg -i failed: a dependency is missing or wrong (above)"
 
 step "installed unit"
 unit=$prefix/lib/systemd/system/switchboard.service
