@@ -354,8 +354,8 @@ public:
      * Close `user`'s connection with `code` (1000, or 3000-4999) and `reason`
      * (at most 123 bytes of UTF-8); the others get `user-left`, and the user
      * cannot resume. A user on this process leaves before this returns; one
-     * on another node leaves once that node has closed it. A user on another
-     * node waiting to resume is not reached: it leaves when its window ends.
+     * on another node leaves once that node has closed it; one waiting
+     * there to resume leaves as soon as that node hears of it.
      * False when nobody has that ID. std::invalid_argument for a bad code or reason.
      */
     bool disconnect(UserId user, int code = close_code::removed, std::string_view reason = "removed by the server");

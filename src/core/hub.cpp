@@ -78,6 +78,21 @@ HubCore::HubCore(Options opts)
     : options(std::move(opts)), directory_(options.directory ? options.directory : make_local_directory()) {
     directory_->on_claim(
         [this](UserId id, const std::string& room, std::string_view secret) { return claim(id, room, secret); });
+    directory_->on_removal([this](UserId id) { return remove_suspended(id); });
+}
+
+bool HubCore::remove_suspended(UserId id) {
+    {
+        std::lock_guard lock(resume_mutex_);
+        auto it = suspended_.find(id);
+        if (it == suspended_.end()) return false;
+        // The timer thread departs it: this runs on the directory's thread, which departing needs.
+        it->second.removed = true;
+        it->second.deadline = std::chrono::steady_clock::now();
+    }
+    resume_changed_.notify_all();
+    log(LogLevel::info, "user {} removed by the host on another node while waiting to resume", id);
+    return true;
 }
 
 std::optional<Directory::Claimed> HubCore::claim(UserId id, const std::string& room, std::string_view secret) {
@@ -110,6 +125,7 @@ std::shared_ptr<Participant> HubCore::resume_from_elsewhere(UserId id, const std
 
 HubCore::~HubCore() {
     directory_->on_claim({});  // waits for a claim another node is making of a user here
+    directory_->on_removal({});
     {
         std::lock_guard lock(resume_mutex_);
         stopping_ = true;
@@ -361,10 +377,10 @@ void HubCore::run_resume_timer() {
         const auto now = std::chrono::steady_clock::now();
         // Kept messages can overflow at any time: look every 200 ms while anybody waits.
         auto next = now + std::chrono::milliseconds(200);
-        std::vector<std::shared_ptr<Participant>> given_up;
+        std::vector<Suspended> given_up;
         for (auto it = suspended_.begin(); it != suspended_.end();) {
             if (it->second.deadline <= now || it->second.member->overflowed()) {
-                given_up.push_back(std::move(it->second.member));
+                given_up.push_back(std::move(it->second));
                 it = suspended_.erase(it);
             } else {
                 next = std::min(next, it->second.deadline);
@@ -373,9 +389,10 @@ void HubCore::run_resume_timer() {
         }
         if (!given_up.empty()) {
             lock.unlock();
-            for (auto& m : given_up) {
-                log(LogLevel::info, "user {} did not resume{}", m->id(),
-                    m->overflowed() ? ": more was routed to it than it may keep" : " in time");
+            for (auto& [m, deadline, removed] : given_up) {
+                if (!removed)
+                    log(LogLevel::info, "user {} did not resume{}", m->id(),
+                        m->overflowed() ? ": more was routed to it than it may keep" : " in time");
                 depart(*m);
             }
             given_up.clear();

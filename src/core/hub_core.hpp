@@ -79,6 +79,8 @@ private:
                                                 bool& not_here);
     /** Another node's resume for a user waiting here (Directory::on_claim). */
     std::optional<Directory::Claimed> claim(UserId id, const std::string& room, std::string_view secret);
+    /** Hub::disconnect on another node, for a user waiting here to resume: its window ends now. */
+    bool remove_suspended(UserId id);
     /** A resume for a user waiting on another node: claimed, taken in, welcomed; nullptr if not. */
     std::shared_ptr<Participant> resume_from_elsewhere(UserId id, const std::string& room, std::string_view secret,
                                                        std::shared_ptr<Connection> connection,
@@ -111,6 +113,7 @@ private:
     struct Suspended {
         std::shared_ptr<Participant> member;
         std::chrono::steady_clock::time_point deadline;
+        bool removed = false;  ///< by Hub::disconnect on another node: the timer thread lets it go now
     };
     mutable std::mutex resume_mutex_;
     std::condition_variable resume_changed_;

@@ -118,7 +118,8 @@ public:
     /**
      * Ask the node that holds `id` (not this one) to close its connection
      * with `code` and `reason`; the user then leaves as after any close.
-     * False when no other node holds it.
+     * A user waiting there to resume leaves at once (on_removal). False
+     * when no other node holds it.
      */
     virtual bool disconnect_elsewhere(UserId id, int code, std::string_view reason) = 0;
 
@@ -138,6 +139,16 @@ public:
 
     /** Set once, by the hub, before it serves. */
     virtual void on_claim(ClaimHandler) {}
+
+    /**
+     * The hub's side of Hub::disconnect on another node for a user this
+     * node holds waiting to resume: it leaves now and cannot resume. True
+     * when it was waiting here.
+     */
+    using RemovalHandler = std::function<bool(UserId id)>;
+
+    /** Set once, by the hub, before it serves (and cleared, waiting for a call in progress, when it goes). */
+    virtual void on_removal(RemovalHandler) {}
 
     /**
      * Ask the node that holds user `id` for it: if that node has it waiting

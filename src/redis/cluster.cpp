@@ -46,6 +46,7 @@ using switchboard::detail::presence_message;
 using switchboard::detail::Profile;
 using Claimed = switchboard::detail::Directory::Claimed;
 using ClaimHandler = switchboard::detail::Directory::ClaimHandler;
+using RemovalHandler = switchboard::detail::Directory::RemovalHandler;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -317,6 +318,11 @@ public:
     void on_claim(ClaimHandler handler) override {
         std::lock_guard lock(claim_mutex_);  // waits for a claim being handled: the hub may be going away
         claim_handler_ = std::move(handler);
+    }
+
+    void on_removal(RemovalHandler handler) override {
+        std::lock_guard lock(claim_mutex_);  // as on_claim
+        removal_handler_ = std::move(handler);
     }
 
     std::optional<Claimed> claim_elsewhere(UserId id, const std::string& room, std::string_view secret) override {
@@ -919,6 +925,11 @@ private:
         if (text.rfind("k ", 0) == 0) {
             auto kick = detail::parse_disconnect(text);
             if (!kick) return log(LogLevel::warn, "dropped a malformed disconnect on {}", channel);
+            {
+                // Waiting here to resume (still a member, its connection gone): it leaves now, for good.
+                std::lock_guard lock(claim_mutex_);
+                if (removal_handler_ && removal_handler_(kick->id)) return;
+            }
             if (auto member = local_member(kick->id)) {
                 log(LogLevel::info, "closing user {} as another node asked ({} {})", kick->id, kick->code,
                     kick->reason);
@@ -1154,6 +1165,7 @@ private:
     // Resume on another node.
     std::mutex claim_mutex_;
     ClaimHandler claim_handler_;
+    RemovalHandler removal_handler_;
     std::mutex claims_mutex_;
     std::unordered_map<std::uint64_t, std::shared_ptr<PendingClaim>> claims_;
     std::atomic<std::uint64_t> claim_nonce_{0};

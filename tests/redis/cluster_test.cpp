@@ -396,7 +396,7 @@ TEST_CASE("cluster: a node cut off by Redis's pub/sub output limit reconnects an
     CHECK(n2.metric("switchboard_cluster_fenced_total") == 0);
 }
 
-TEST_CASE("cluster: a node that stops cleanly takes its users out at once; a new node joins in", "[cluster]") {
+TEST_CASE("cluster: a node that stops cleanly takes its users out at once, a new node joins in", "[cluster]") {
     RedisServer redis;
     Node n1(redis);
     auto n2 = std::make_unique<Node>(redis, std::vector<std::string>{"--node-lease", "30"});
@@ -459,7 +459,33 @@ TEST_CASE("cluster: host control through one node's admin API covers users on ev
     fs::remove_all(dir);
 }
 
-TEST_CASE("cluster: a user whose connection broke resumes on another node; nobody hears of it", "[cluster][resume]") {
+TEST_CASE("cluster: a user waiting to resume, removed through another node, leaves at once and cannot resume",
+          "[cluster][resume][admin]") {
+    RedisServer redis;
+    auto dir = fs::temp_directory_path() / ("switchboard-remove-" + std::to_string(getpid()));
+    fs::create_directories(dir);
+    { std::ofstream(dir / "token") << "cluster-admin\n"; }
+    const std::vector<std::string> flags = {"--admin-token-file", (dir / "token").string(), "--resume-window", "60"};
+    Node n1(redis, flags), n2(redis, flags);
+    auto [a, b] = meet(n1, n2);
+    const auto id = a.id();
+    const auto token = a.login["resume"].get<std::string>();
+    a.ws.reset();  // the connection breaks: n1 keeps it waiting, for a minute
+    std::this_thread::sleep_for(300ms);
+    auto r = http_request(n2.port, "POST", "/admin/disconnect", {{"Authorization", "Bearer cluster-admin"}}, 5s,
+                          R"({"userId":)" + std::to_string(id) + "}");
+    INFO(r.body);
+    CHECK(r.status == 200);
+    expect_presence(b, "user-left", id);  // now, not when the minute is up
+    User back;
+    auto login = back.ws->login(n1.port, "/room/r?resume=" + token);
+    REQUIRE(login);
+    CHECK((*login)["userId"] != id);
+    CHECK_FALSE(login->contains("resumed"));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("cluster: a user whose connection broke resumes on another node, nobody hears of it", "[cluster][resume]") {
     RedisServer redis;
     Node n1(redis), n2(redis), n3(redis);
     auto [a, b] = meet(n1, n3);
@@ -508,7 +534,7 @@ TEST_CASE("cluster: a user whose connection broke resumes on another node; nobod
     expect_nothing_before_marker(b, c);
 }
 
-TEST_CASE("cluster: a resume token is used once across nodes; a wrong one joins afresh", "[cluster][resume]") {
+TEST_CASE("cluster: a resume token is used once across nodes, a wrong one joins afresh", "[cluster][resume]") {
     RedisServer redis;
     Node n1(redis), n2(redis);
     auto [a, b] = meet(n1, n2);
@@ -539,7 +565,7 @@ TEST_CASE("cluster: a resume token is used once across nodes; a wrong one joins 
     CHECK((*login)["userId"] != id);
 }
 
-TEST_CASE("cluster: flags need --redis; a bad URL fails at start", "[cluster]") {
+TEST_CASE("cluster: flags need --redis, a bad URL fails at start", "[cluster]") {
     ChildProcess lease({SWITCHBOARD_SERVER_EXE, "--node-lease", "2"});
     CHECK(lease.wait() == 2);
     ChildProcess url({SWITCHBOARD_SERVER_EXE, "--port", "0", "--redis", "redis://:x@/"});
