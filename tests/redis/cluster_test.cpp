@@ -471,7 +471,7 @@ TEST_CASE("cluster: a user waiting to resume, removed through another node, leav
     const auto id = a.id();
     const auto token = a.login["resume"].get<std::string>();
     a.ws.reset();  // the connection breaks: n1 keeps it waiting, for a minute
-    std::this_thread::sleep_for(300ms);
+    REQUIRE(eventually([&] { return n1.metric("switchboard_sessions_suspended") == 1; }, 5s));
     auto r = http_request(n2.port, "POST", "/admin/disconnect", {{"Authorization", "Bearer cluster-admin"}}, 5s,
                           R"({"userId":)" + std::to_string(id) + "}");
     INFO(r.body);
@@ -492,6 +492,7 @@ TEST_CASE("cluster: a user whose connection broke resumes on another node, nobod
     const auto id = a.id();
     const auto token = a.login["resume"].get<std::string>();
     a.ws.reset();  // the connection breaks: no close frame
+    REQUIRE(eventually([&] { return n1.metric("switchboard_sessions_suspended") == 1; }, 5s));
     // Routed to it while it is away: n1 keeps these.
     for (int n = 1; n <= 3; ++n)
         REQUIRE(b.ws->send(R"({"type":"peer-candidate","candidate":null,"n":)" + std::to_string(n) + R"(,"to":)" +
@@ -541,6 +542,8 @@ TEST_CASE("cluster: a resume token is used once across nodes, a wrong one joins 
     const auto id = b.id();
     auto token = b.login["resume"].get<std::string>();
     b.ws.reset();
+    // n2 must have seen the connection break before anyone resumes it.
+    REQUIRE(eventually([&] { return n2.metric("switchboard_sessions_suspended") == 1; }, 5s));
     auto wrong = token;
     wrong.back() = wrong.back() == '0' ? '1' : '0';
     User impostor;
