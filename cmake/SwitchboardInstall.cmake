@@ -54,7 +54,7 @@ install(TARGETS switchboard_core
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT libs)
 install(EXPORT SwitchboardTargets NAMESPACE switchboard:: DESTINATION ${SWITCHBOARD_CMAKE_DIR} COMPONENT devel)
 
-foreach(_comp beast websocketpp qt redis tokens testing)
+foreach(_comp beast websocketpp qt redis tokens testing peer)
   string(TOUPPER ${_comp} _up)
   if(TARGET switchboard_${_comp})
     set(SWITCHBOARD_${_up}_INSTALLED TRUE)
@@ -117,10 +117,13 @@ set(_pc_tokens_description "Switchboard's access tokens (HS256 JWT) and TURN RES
 set(_pc_testing_private "fmt >= 8")
 set(_pc_testing_libs_private "-pthread")
 set(_pc_testing_description "Switchboard's adapter conformance kit")
+set(_pc_peer_private "gstreamer-1.0, gstreamer-sdp-1.0, gstreamer-webrtc-1.0, nice, gio-2.0, fmt >= 8")
+set(_pc_peer_libs_private "-pthread")
+set(_pc_peer_description "Switchboard's host as a WebRTC peer (GStreamer webrtcbin)")
 
 set(SWITCHBOARD_PC_LIBDIR ${CMAKE_INSTALL_LIBDIR})
 set(SWITCHBOARD_PC_INCLUDEDIR ${CMAKE_INSTALL_INCLUDEDIR})
-foreach(_comp core beast websocketpp qt redis tokens testing)
+foreach(_comp core beast websocketpp qt redis tokens testing peer)
   if(NOT TARGET switchboard_${_comp})
     continue()
   endif()

@@ -73,6 +73,12 @@ adapter conformance kit. Headers, libraries, CMake package
 
 set(CPACK_DEBIAN_SERVER_PACKAGE_NAME switchboard-server)
 set(CPACK_DEBIAN_SERVER_PACKAGE_SECTION net)
+if(TARGET switchboard_peer)
+  # --host-peer loads GStreamer's webrtcbin and libnice's element as plugins:
+  # dpkg-shlibdeps sees the libraries, not the plugins.
+  set(CPACK_DEBIAN_SERVER_PACKAGE_RECOMMENDS "gstreamer1.0-plugins-bad, gstreamer1.0-nice")
+  string(APPEND CPACK_DEBIAN_DEVEL_PACKAGE_SUGGESTS ", libgstreamer-plugins-bad1.0-dev, libnice-dev")
+endif()
 set(CPACK_COMPONENT_SERVER_DESCRIPTION "WebRTC signalling server with a chat page
 switchboard-server passes WebRTC session descriptions and ICE candidates
 between browsers over WebSocket, with rooms, access tokens, STUN/TURN

@@ -10,6 +10,8 @@ packages=(g++ cmake ninja-build ccache pkg-config
           clang libclang-rt-14-dev libhiredis-dev redis-server
           libcli11-dev libsimdjson-dev
           qtbase5-dev libqt5websockets5-dev
+          libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev libnice-dev
+          gstreamer1.0-plugins-base gstreamer1.0-plugins-bad gstreamer1.0-nice
           dpkg-dev file systemd)
 missing=()
 if [[ "${1:-}" == "--e2e" ]]; then

@@ -7,12 +7,18 @@
 #include <optional>
 #include <string>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <switchboard/beast.hpp>
 #include <switchboard/redis.hpp>
 #include <switchboard/switchboard.hpp>
 #include <switchboard/tokens.hpp>
+
+#ifdef SWITCHBOARD_SERVER_HOST_PEER
+#include <ctime>
+#include <switchboard/peer.hpp>
+#endif
 
 #include "admin.hpp"
 #include "server_options.hpp"
@@ -74,6 +80,49 @@ switchboard::server::WebOptions bundled_web() {
     }
     return web;
 }
+
+#ifdef SWITCHBOARD_SERVER_HOST_PEER
+/** The current time, as the host peer answers /time: "2026-01-01 12:00:00 UTC". */
+std::string utc_now() {
+    std::time_t now = std::time(nullptr);
+    std::tm parts{};
+    gmtime_r(&now, &parts);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &parts);
+    return text;
+}
+
+/**
+ * --host-peer: the host joins the default room as user 0, a WebRTC peer
+ * named `name`, on the address the server listens on when that is one
+ * (else on every interface). For the demo it greets each peer that
+ * connects, answers "/time" and says goodbye to a peer that left.
+ */
+void start_host_peer(std::optional<switchboard::peer::HostPeer>& slot, switchboard::Hub& hub, const std::string& name,
+                     const std::string& listen_host) {
+    switchboard::peer::PeerOptions options;
+    options.profile = {{"name", name}, {"bot", true}};
+    boost::system::error_code bad;
+    auto address = boost::asio::ip::make_address(listen_host, bad);
+    if (!bad && !address.is_unspecified()) options.local_addresses = {address.to_string()};
+    auto& host = slot.emplace(hub, options);
+    host.on_connected([&host, name](switchboard::UserId peer) {
+        auto their = host.profile_of(peer).value("name", std::string());
+        host.send(peer, "Welcome" + (their.empty() ? std::string() : ", " + their) + "! I am " + name +
+                            ", the host (user 0), a WebRTC peer like you. Say /time and I tell you the time.");
+    });
+    host.on_message([&host](switchboard::UserId from, const nlohmann::json& data) {
+        if (data.is_string() && data.get_ref<const std::string&>() == "/time") host.send(from, "It is " + utc_now());
+    });
+    // Tell the others when a peer is gone (its user left, or its connection closed).
+    host.on_left([&host](switchboard::UserId peer, const std::string& why) {
+        if (why != "left" && why != "closed") return;
+        auto their = host.profile_of(peer).value("name", std::string());
+        host.send_all("Goodbye, " + (their.empty() ? "user " + std::to_string(peer) : their) + ".");
+    });
+    host.join();
+}
+#endif
 
 }  // namespace
 
@@ -141,6 +190,22 @@ int main(int argc, char** argv) {
         std::cerr << "switchboard-server: " << error->message << '\n';
         return 1;
     }
+
+#ifdef SWITCHBOARD_SERVER_HOST_PEER
+    // Declared after the hub and the server: it leaves before they go.
+    std::optional<switchboard::peer::HostPeer> host_peer;
+    if (config.host_peer) {
+        try {
+            start_host_peer(host_peer, hub, *config.host_peer, config.server.host);
+        } catch (const std::exception& e) {
+            std::cerr << "switchboard-server: --host-peer: " << e.what() << '\n';
+            return 1;
+        }
+        if (config.hub.log_level <= switchboard::LogLevel::info)
+            config.hub.log_sink(switchboard::LogLevel::info,
+                                "host peer \"" + *config.host_peer + "\" joined the default room as user 0");
+    }
+#endif
 
     boost::asio::signal_set signals(server.io_context(), SIGINT, SIGTERM);
     signals.async_wait([&server](const boost::system::error_code& ec, int) {

@@ -417,6 +417,30 @@ void define_options(CLI::App& app, Config& config, Parts& parts) {
         "with Authorization: Bearer <FILE's content> (default: off)")
         ->group(access);
 
+    const std::string host = "Host peer";
+#ifdef SWITCHBOARD_SERVER_HOST_PEER
+    constexpr bool host_peer_built = true;
+#else
+    constexpr bool host_peer_built = false;  // the flag stays, so that --help is the same in every build
+#endif
+    add(
+        app, "--host-peer", "NAME",
+        Reader<std::string>{host_peer_built ? "a display name of 1 to 64 characters without control characters"
+                                            : "nothing: this server was built without the host peer (SWITCHBOARD_PEER)",
+                            [](const std::string& v) -> std::optional<std::string> {
+                                std::size_t characters = 0;
+                                for (unsigned char c : v) {
+                                    if (c < 0x20 || c == 0x7f) return std::nullopt;
+                                    if ((c & 0xc0) != 0x80) ++characters;  // UTF-8: count lead bytes
+                                }
+                                if (!host_peer_built || characters == 0 || characters > 64) return std::nullopt;
+                                return v;
+                            }},
+        [&](std::string v) { config.host_peer = std::move(v); },
+        "join the default room as user 0, a WebRTC peer (data channels) named NAME that greets each newcomer and "
+        "answers /time; needs a server built with SWITCHBOARD_PEER (default: off)")
+        ->group(host);
+
     const std::string limit = "Limits";
     add(
         app, "--max-room-size", "N", number(1, 1'000'000),

@@ -31,6 +31,8 @@ struct Config {
     unsigned long long token_ttl = 3600;
     nlohmann::json token_profile;
     std::optional<std::string> admin_token;
+    /** --host-peer: the display name of the host as a WebRTC peer of the default room (needs switchboard::peer). */
+    std::optional<std::string> host_peer;
 };
 
 /**

@@ -246,6 +246,7 @@ TEST_CASE("help lists every option, the environment variables and the precedence
                                             "--token-secret-file",
                                             "--allow-client-names",
                                             "--admin-token-file",
+                                            "--host-peer",
                                             "--max-room-size",
                                             "--max-rooms",
                                             "--rate-limit",
