@@ -12,6 +12,7 @@
 #include <deque>
 #include <list>
 #include <mutex>
+#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -78,6 +79,9 @@ public:
             // The fault: the caller's thread writes, in two pieces, with no lock.
             auto frame = kit::server_frame(kit::opcode::text, *text);
             auto header = frame.size() - text->size();
+            // Shared: the writes interleave (the fault); only closing the socket waits for them.
+            std::shared_lock open(fd_open_);
+            if (fd_closed_) return;
             write_all(fd_, std::string_view(frame).substr(0, header));
             std::this_thread::yield();
             write_all(fd_, std::string_view(frame).substr(header));
@@ -116,6 +120,8 @@ public:
         wake_.notify_all();
         writer_.join();
         ::shutdown(fd_, SHUT_RDWR);
+        std::unique_lock closing(fd_open_);
+        fd_closed_ = true;
         ::close(fd_);
     }
 
@@ -246,6 +252,8 @@ private:
 
     FaultyAdapter::State& state_;
     const int fd_;
+    std::shared_mutex fd_open_;  // unlocked_writes: writers share it, close takes it alone
+    bool fd_closed_ = false;
     std::string in_;  // the session thread's
     std::thread writer_;
 
