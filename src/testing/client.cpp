@@ -143,8 +143,7 @@ struct Client::Impl {
         auto end = in.find("\r\n\r\n");
         if (end == std::string::npos) return;
         std::string head = in.substr(0, end + 2);
-        auto space = head.find(' ');
-        int status = space == std::string::npos ? 0 : std::atoi(head.c_str() + space + 1);
+        int status = status_code(head);
         if (status != 101) {
             // A refusal: its body, as far as Content-Length says (or until the server hangs up).
             auto length = header_value(head, "Content-Length");
@@ -251,8 +250,7 @@ struct Client::Impl {
             // A refusal without Content-Length ends with the connection.
             auto end = in.find("\r\n\r\n");
             if (end != std::string::npos) {
-                auto space = in.find(' ');
-                int status = space == std::string::npos ? 0 : std::atoi(in.c_str() + space + 1);
+                int status = status_code(in);
                 if (status != 0 && status != 101) {
                     publish_upgrade({false, status, in.substr(end + 4), "HTTP " + std::to_string(status)});
                     return finish();
@@ -415,22 +413,21 @@ Upgrade Client::wait_upgrade(std::chrono::milliseconds timeout) {
     return *impl_->upgrade;
 }
 
-void Client::send_text(std::string text) {
+void Client::post(std::string frame) {
     {
         std::lock_guard lock(impl_->mutex);
-        impl_->posted.push_back(client_frame(opcode::text, text));
+        impl_->posted.push_back(std::move(frame));
         ++impl_->unsent;
     }
     loop_->notify();
 }
 
+void Client::send_text(std::string text) {
+    post(client_frame(opcode::text, text));
+}
+
 void Client::send_binary(std::string data) {
-    {
-        std::lock_guard lock(impl_->mutex);
-        impl_->posted.push_back(client_frame(opcode::binary, data));
-        ++impl_->unsent;
-    }
-    loop_->notify();
+    post(client_frame(opcode::binary, data));
 }
 
 std::size_t Client::unsent() const {

@@ -77,6 +77,9 @@ public:
     struct Impl;
 
 private:
+    /** Queues a frame for the loop thread and wakes it. */
+    void post(std::string frame);
+
     std::shared_ptr<Impl> impl_;
     Loop::Impl* loop_;
 };

@@ -184,6 +184,17 @@ std::string websocket_accept(std::string_view key) {
     return base64(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
+int status_code(std::string_view head) {
+    auto space = head.find(' ');
+    if (space == std::string_view::npos || head.size() < space + 4) return 0;
+    int code = 0;
+    for (char c : head.substr(space + 1, 3)) {
+        if (c < '0' || c > '9') return 0;
+        code = code * 10 + (c - '0');
+    }
+    return code;
+}
+
 std::optional<std::string> header_value(std::string_view head, std::string_view name) {
     std::size_t at = head.find("\r\n");  // skip the request or status line
     while (at != std::string_view::npos && at + 2 < head.size()) {

@@ -61,6 +61,9 @@ std::string websocket_accept(std::string_view key);
 /** Base64 with padding (RFC 4648 section 4). */
 std::string base64(std::string_view bytes);
 
+/** The status code of an HTTP response head ("HTTP/1.1 101 ..."), 0 when it has none. */
+int status_code(std::string_view head);
+
 /** The value of header `name` (case-insensitive) in an HTTP head, trimmed; nullopt when absent. */
 std::optional<std::string> header_value(std::string_view head, std::string_view name);
 

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client.hpp"
+#include "client_frames.hpp"
 #include "raw_client.hpp"
 
 namespace switchboard::testing {
@@ -719,8 +720,7 @@ void ping_flood(const Target& t, const KitOptions& k) {
         if (!frame) break;
         if (frame->opcode == 0xA) ++pongs;
         if (frame->opcode == 0x8) {
-            const auto& p = frame->payload;
-            close = p.size() >= 2 ? (static_cast<unsigned char>(p[0]) << 8) | static_cast<unsigned char>(p[1]) : 1005;
+            close = detail::parse_close(frame->payload).code;
             break;
         }
     }
@@ -750,8 +750,7 @@ void ping_flood(const Target& t, const KitOptions& k) {
         }
         if (pongs > pings / 2) fail("a client that did not read sent {} pings and later got {} pongs", pings, pongs);
         if (reply && reply->opcode == 0x8) {
-            const auto& p = reply->payload;
-            close = p.size() >= 2 ? (static_cast<unsigned char>(p[0]) << 8) | static_cast<unsigned char>(p[1]) : 1005;
+            close = detail::parse_close(reply->payload).code;
         }
         if (close != 0 || flooder->raw.ended()) {
             // Closed as too slow after all, later than the pongs showed.

@@ -120,10 +120,7 @@ int RawClient::request(std::string_view request, std::chrono::milliseconds timeo
         if (!fill(std::chrono::milliseconds(remaining_ms(deadline)))) return 0;
     std::string head = buffer_.substr(0, end);
     buffer_.erase(0, end + 4);
-    // "HTTP/1.1 101 Switching Protocols"
-    auto space = head.find(' ');
-    if (space == std::string::npos || head.size() < space + 4) return 0;
-    return std::atoi(head.substr(space + 1, 3).c_str());
+    return status_code(head);
 }
 
 bool RawClient::write(std::string_view bytes, std::chrono::milliseconds timeout) {

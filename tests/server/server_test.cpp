@@ -137,7 +137,8 @@ TEST_CASE("SIGINT shuts down cleanly too", "[server]") {
     CHECK(server.process.wait(5s) == 0);
 }
 
-TEST_CASE("on SIGTERM, clients that never answer the close frame hold the exit for --close-timeout at most", "[server]") {
+TEST_CASE("on SIGTERM, clients that never answer the close frame hold the exit for --close-timeout at most",
+          "[server]") {
     SECTION("the default: about a second") {
         Server server;
         RawClient silent;  // upgrades, then reads nothing and never answers the close frame

@@ -24,6 +24,7 @@
 
 #include <cerrno>
 
+#include "client_frames.hpp"
 #include "raw_client.hpp"
 
 namespace switchboard::test {
@@ -434,13 +435,10 @@ bool TlsCloseHolder::connect(std::uint16_t port, const std::string& ca_file, std
 }
 
 int TlsCloseHolder::close_websocket() {
-    using switchboard::testing::detail::RawClient;
-    if (!impl_->raw->write(RawClient::frame(0x8, std::string("\x03\xE8", 2)), 5s)) return 0;  // close 1000
-    while (auto frame = impl_->raw->next_frame(5s)) {                                         // `login` first
-        if (frame->opcode != 0x8) continue;
-        auto& p = frame->payload;
-        return p.size() >= 2 ? (static_cast<unsigned char>(p[0]) << 8) | static_cast<unsigned char>(p[1]) : 1005;
-    }
+    namespace kit = switchboard::testing::detail;
+    if (!impl_->raw->write(kit::RawClient::frame(kit::opcode::close, kit::close_payload(1000)), 5s)) return 0;
+    while (auto frame = impl_->raw->next_frame(5s))  // `login` first
+        if (frame->opcode == kit::opcode::close) return kit::parse_close(frame->payload).code;
     return 0;
 }
 
