@@ -71,8 +71,18 @@ struct PeerOptions {
     std::vector<std::string> local_addresses;
     /** The data channel's label when this peer opens it: the browser client's default. */
     std::string channel_label = "switchboard";
-    /** A peer whose channel is not ready by then is dropped (on_left: "timeout"). */
+    /** A connection whose channel is not ready by then fails (and may be started again, below). */
     std::chrono::milliseconds peer_timeout{20000};
+    /**
+     * A connection this peer started (it sent the offer: it joined after
+     * that user) that fails, times out or later closes is started again
+     * this many times, as the browser client's `peerRetries`: after
+     * `retry_delay`, then twice that, and so on. Only the side that offered
+     * starts again, so the two sides never race. The user's `user-left`, or
+     * a new offer from it, cancels what is pending; connecting resets the count.
+     */
+    int peer_retries = 2;
+    std::chrono::milliseconds retry_delay{1000};
     /**
      * true: send ICE candidates one by one (peer-candidate), as the browser
      * client does by default. false: the seed's style, as the browser
@@ -113,8 +123,9 @@ public:
      * A peer that had connected is gone: `why` is "left" (its user left
      * the room), "closed" (its data channel or connection closed or
      * failed), "replaced" (it sent a new offer; a new connection follows)
-     * or "shutdown" (our leave()). Peers that never connected are dropped
-     * silently, or with "timeout" if they did not connect in time.
+     * or "shutdown" (our leave()). A peer that never connected is dropped
+     * silently, or with "timeout" once it did not connect in time and no
+     * retry of ours follows (PeerOptions::peer_retries).
      */
     void on_left(std::function<void(UserId peer, const std::string& why)> callback);
 

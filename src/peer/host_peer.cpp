@@ -3,6 +3,7 @@
 // entry points runs on the Loop's thread.
 #include <switchboard/peer.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <map>
@@ -59,12 +60,22 @@ private:
         bool ready_sent = false;
         bool ready_received = false;
         bool connected = false;
+        bool initiator = false;  // we sent the offer: ours to start again
+        GSource* timer = nullptr;
+    };
+
+    /** An initiated connection's retries: how many were used, and the pending one. */
+    struct Retry {
+        int used = 0;
         GSource* timer = nullptr;
     };
 
     void on_signal(const nlohmann::json& message);
     void on_login(const nlohmann::json& message);
     Peer* start_peer(UserId id);
+    void offer_to(UserId id);
+    bool retry_later(UserId id);
+    void cancel_retry(UserId id);
     Peer* find(UserId id, std::uint64_t serial);
     void drop(UserId id, const std::string& why);
     void on_channel_open(UserId id, std::uint64_t serial);
@@ -79,6 +90,7 @@ private:
     detail::LinkConfig link_config_;
     std::map<UserId, Peer> peers_;
     std::map<UserId, std::vector<nlohmann::json>> early_candidates_;
+    std::map<UserId, Retry> retries_;
     std::uint64_t next_serial_ = 1;
 };
 
@@ -208,12 +220,14 @@ void HostPeer::Impl::on_signal(const nlohmann::json& message) {
         if (user == message.end() || !user->is_number_unsigned()) return;
         UserId id = user->get<UserId>();
         early_candidates_.erase(id);
+        cancel_retry(id);
         drop(id, "left");
         std::lock_guard lock(mutex_);
         profiles_.erase(id);
     } else if (type == "peer-connect" && has_from) {
         auto desc = message.find("desc");
         if (desc == message.end() || !desc->is_object()) return;
+        cancel_retry(from);  // it started again itself
         Peer* peer = start_peer(from);
         if (!peer) return;
         auto link = peer->link;
@@ -265,7 +279,42 @@ void HostPeer::Impl::on_login(const nlohmann::json& message) {
     }
     // The newcomer starts a connection to everybody already there.
     for (auto id : users)
-        if (Peer* peer = start_peer(id)) peer->link->offer();
+        offer_to(id);
+}
+
+void HostPeer::Impl::offer_to(UserId id) {
+    if (Peer* peer = start_peer(id)) {
+        peer->initiator = true;
+        peer->link->offer();
+    }
+}
+
+bool HostPeer::Impl::retry_later(UserId id) {
+    auto& retry = retries_[id];
+    if (retry.used >= options_.peer_retries || !participant_) {
+        retries_.erase(id);
+        return false;
+    }
+    const auto delay = options_.retry_delay * (1 << std::min(retry.used, 16));
+    ++retry.used;
+    switchboard::detail::log(hub_.options(), LogLevel::debug, "host peer: starting again with {} in {} ms ({} of {})",
+                             id, delay.count(), retry.used, options_.peer_retries);
+    Mailbox::cancel(retry.timer);
+    retry.timer = link_config_.mailbox->post_after(delay, [this, id] {
+        auto it = retries_.find(id);
+        if (it == retries_.end()) return;
+        Mailbox::cancel(it->second.timer);  // fired: only our reference is left
+        it->second.timer = nullptr;
+        if (participant_ && peers_.count(id) == 0) offer_to(id);
+    });
+    return true;
+}
+
+void HostPeer::Impl::cancel_retry(UserId id) {
+    auto it = retries_.find(id);
+    if (it == retries_.end()) return;
+    Mailbox::cancel(it->second.timer);
+    retries_.erase(it);
 }
 
 HostPeer::Impl::Peer* HostPeer::Impl::start_peer(UserId id) {
@@ -316,13 +365,14 @@ void HostPeer::Impl::drop(UserId id, const std::string& why) {
     peers_.erase(it);
     Mailbox::cancel(peer.timer);
     peer.link.reset();  // closes the connection
+    const bool retrying = peer.initiator && (why == "closed" || why == "timeout") && retry_later(id);
     if (peer.connected) {
         {
             std::lock_guard lock(mutex_);
             connected_.erase(id);
         }
         if (left_callback) left_callback(id, why);
-    } else if (why == "timeout" && left_callback) {
+    } else if (why == "timeout" && !retrying && left_callback) {
         left_callback(id, why);
     }
 }
@@ -366,6 +416,7 @@ void HostPeer::Impl::maybe_connected(UserId id, Peer& peer) {
     peer.connected = true;
     Mailbox::cancel(peer.timer);
     peer.timer = nullptr;
+    cancel_retry(id);  // a later failure starts counting afresh
     {
         std::lock_guard lock(mutex_);
         connected_.insert(id);
@@ -374,6 +425,8 @@ void HostPeer::Impl::maybe_connected(UserId id, Peer& peer) {
 }
 
 void HostPeer::Impl::shutdown() {
+    while (!retries_.empty())
+        cancel_retry(retries_.begin()->first);
     while (!peers_.empty())
         drop(peers_.begin()->first, "shutdown");
     if (participant_) participant_->leave();
@@ -385,6 +438,8 @@ void HostPeer::Impl::shutdown() {
 HostPeer::HostPeer(Hub& hub, PeerOptions options) {
     detail::require_gstreamer();
     if (!options.profile.is_object()) throw std::invalid_argument("a host peer's profile must be a JSON object");
+    if (options.peer_retries < 0) throw std::invalid_argument("a host peer's peer_retries must not be negative");
+    if (options.retry_delay.count() < 0) throw std::invalid_argument("a host peer's retry_delay must not be negative");
     for (const auto& address : options.local_addresses) {
         GInetAddress* parsed = g_inet_address_new_from_string(address.c_str());
         if (!parsed) throw std::invalid_argument("'" + address + "' is not an IP address");

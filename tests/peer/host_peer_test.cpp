@@ -1,11 +1,13 @@
 // Host peers meshing with each other through one hub, in-process: the
 // signalling goes through the hub, the messages over real webrtcbin data
 // channels on 127.0.0.1 (ICE gathers on loopback only). Every wait is bounded.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catch.hpp"
@@ -66,6 +68,66 @@ peer::PeerOptions loopback(Hub::LocalId id, bool trickle = true) {
     options.local_addresses = {"127.0.0.1"};
     options.trickle = trickle;
     options.profile = {{"name", id == Hub::LocalId::host ? "Host" : "Other"}};
+    return options;
+}
+
+/**
+ * What a plain local participant of the hub received (its login, presence,
+ * the signalling routed to it), or a hub's log lines: a user that never
+ * answers, or a log to wait on.
+ */
+class Inbox {
+public:
+    LocalHandler handler() {
+        return [this](const json& message) { add(message); };
+    }
+    LogSink sink() {
+        return [this](LogLevel, std::string_view line) { add(std::string(line)); };
+    }
+
+    /** How many messages of `type` arrived. */
+    std::size_t count(const std::string& type) {
+        std::lock_guard lock(mutex_);
+        std::size_t n = 0;
+        for (const auto& m : items_)
+            n += m.is_object() && m.value("type", "") == type;
+        return n;
+    }
+    /** Waits at most `patience` for a log line that contains `text`. */
+    bool wait_line(const std::string& text) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, patience, [&] { return has_line(text); });
+    }
+    /** Whether a log line that contains `text` arrived. */
+    bool logged(const std::string& text) {
+        std::lock_guard lock(mutex_);
+        return has_line(text);
+    }
+
+private:
+    bool has_line(const std::string& text) const {
+        for (const auto& m : items_)
+            if (m.is_string() && m.get<std::string>().find(text) != std::string::npos) return true;
+        return false;
+    }
+    void add(json item) {
+        {
+            std::lock_guard lock(mutex_);
+            items_.push_back(std::move(item));
+        }
+        changed_.notify_all();
+    }
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<json> items_;
+};
+
+/** Short timeouts and retries, so that a failing connection is retried within a second. */
+peer::PeerOptions impatient(std::chrono::milliseconds peer_timeout, std::chrono::milliseconds retry_delay) {
+    auto options = loopback(Hub::LocalId::host);
+    options.peer_timeout = peer_timeout;
+    options.retry_delay = retry_delay;
+    options.peer_retries = 2;
     return options;
 }
 
@@ -166,6 +228,96 @@ TEST_CASE("three host peers form a full mesh", "[peer]") {
     REQUIRE(r1.wait([&](const Recorder& r) { return has_message(r, three.id(), "from three"); }));
 }
 
+TEST_CASE("a connection the host peer started is started again when it fails and then given up", "[peer]") {
+    Hub hub;
+    Inbox silent;  // a user that never answers
+    auto user = hub.join_local("", silent.handler(), Hub::LocalId::fresh);
+    Recorder a;
+    peer::HostPeer host(hub, impatient(1500ms, 100ms));  // time for webrtcbin to make its offer
+    a.attach(host);
+    host.join();  // the newcomer: it offers to the silent user
+    // The first offer and two retries, then "timeout" once, after the last.
+    REQUIRE(a.wait([](const Recorder& r) { return !r.left_.empty(); }));
+    CHECK(silent.count("peer-connect") == 3);
+    CHECK(a.left_[0].peer == user->id());
+    CHECK(a.left_[0].why == "timeout");
+    // Nothing more: a third retry would come 400 ms after the second failed.
+    std::this_thread::sleep_for(1s);
+    CHECK(silent.count("peer-connect") == 3);
+    CHECK(a.left_.size() == 1);
+    CHECK(a.connected_.empty());
+    host.leave();
+}
+
+TEST_CASE("a started connection lost on the way connects at its retry", "[peer]") {
+    // Two hubs, and between them a relay: user `near` of the first hub passes
+    // the signalling to and from user `far` of the second, where the
+    // answering host peer is. The relay loses everything up to the second
+    // offer, so the first connection never starts at the other end.
+    Hub hub_a, hub_b;
+    Recorder a, b;
+    std::atomic<int> offers{0};
+    std::shared_ptr<LocalParticipant> near, far;
+    std::atomic<bool> relaying{false};
+    auto relay = [&relaying](const json& message, const std::shared_ptr<LocalParticipant>& to_side, UserId to) {
+        if (!relaying || !message.contains("from") || message.value("type", "").rfind("peer-", 0) != 0) return;
+        json forwarded = message;
+        forwarded.erase("from");
+        forwarded["to"] = to;
+        to_side->send(forwarded);
+    };
+    peer::HostPeer answerer(hub_b, loopback(Hub::LocalId::fresh));
+    peer::HostPeer host(hub_a, impatient(3s, 100ms));
+    a.attach(host);
+    b.attach(answerer);
+    answerer.join();
+    far = hub_b.join_local(
+        "", [&](const json& m) { relay(m, near, host_user_id); }, Hub::LocalId::fresh);
+    near = hub_a.join_local(
+        "",
+        [&](const json& m) {
+            if (m.value("type", "") == "peer-connect" && ++offers < 2) return;
+            if (offers >= 2) relay(m, far, answerer.id());
+        },
+        Hub::LocalId::fresh);
+    relaying = true;
+    host.join();  // offers to `near`; the relay loses it and what follows
+
+    REQUIRE(a.wait([&](const Recorder& r) { return r.connected_ == std::vector<UserId>{near->id()}; }));
+    REQUIRE(b.wait([&](const Recorder& r) { return r.connected_ == std::vector<UserId>{far->id()}; }));
+    CHECK(offers == 2);
+    CHECK(a.left_.empty());  // the lost first try is no peer event
+    CHECK(host.send(near->id(), "after a retry"));
+    CHECK(answerer.send(far->id(), "back"));
+    REQUIRE(b.wait([&](const Recorder& r) { return has_message(r, far->id(), "after a retry"); }));
+    REQUIRE(a.wait([&](const Recorder& r) { return has_message(r, near->id(), "back"); }));
+    relaying = false;
+    host.leave();
+    answerer.leave();
+}
+
+TEST_CASE("a user that leaves cancels the host peer's pending retry", "[peer]") {
+    Inbox log;
+    Options hub_options;
+    hub_options.log_sink = log.sink();
+    hub_options.log_level = LogLevel::debug;
+    Hub hub(hub_options);
+    Inbox silent;
+    auto user = hub.join_local("", silent.handler(), Hub::LocalId::fresh);
+    Recorder a;
+    peer::HostPeer host(hub, impatient(500ms, 1s));
+    a.attach(host);
+    host.join();
+    REQUIRE(log.wait_line("starting again with " + std::to_string(user->id())));
+    user->leave();  // within the second before the retry
+    std::this_thread::sleep_for(1500ms);
+    // A retry would have offered to a user who is gone, and the hub refused it.
+    CHECK(hub.counters().errors.count(std::string(errc::unknown_recipient)) == 0);
+    CHECK_FALSE(log.logged("refused"));
+    CHECK(a.left_.empty());  // it left before connecting: no event
+    host.leave();
+}
+
 TEST_CASE("user 0 is held by one host peer at a time and join twice is an error", "[peer]") {
     Hub hub;
     peer::HostPeer first(hub, loopback(Hub::LocalId::host));
@@ -186,6 +338,12 @@ TEST_CASE("bad options are refused at once", "[peer]") {
     CHECK_THROWS_AS(peer::HostPeer(hub, options), std::invalid_argument);
     options.local_addresses.clear();
     options.profile = "Host";
+    CHECK_THROWS_AS(peer::HostPeer(hub, options), std::invalid_argument);
+    options.profile = json::object();
+    options.peer_retries = -1;
+    CHECK_THROWS_AS(peer::HostPeer(hub, options), std::invalid_argument);
+    options.peer_retries = 0;
+    options.retry_delay = -1ms;
     CHECK_THROWS_AS(peer::HostPeer(hub, options), std::invalid_argument);
 }
 
