@@ -44,16 +44,25 @@ export function uniqueRoom(prefix) {
 export function startServer({ port = 0, timeout = 15000, args = [] } = {}) {
   const exe = process.env.SB_SERVER;
   if (!exe) throw new Error('SB_SERVER is not set: run the suite through tests/e2e/run.sh');
-  const child = spawn(exe, ['--host', '127.0.0.1', '--port', String(port), '--web-root', webRoot,
-    '--threads', '2', '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return startListening(exe, ['--host', '127.0.0.1', '--port', String(port), '--web-root', webRoot,
+    '--threads', '2', '--log-level', 'warn', ...args], { timeout });
+}
+
+/**
+ * Starts `exe` with `args`, a program whose first line on stdout is
+ * "listening on ws://127.0.0.1:PORT/" (or wss://), as switchboard-server's
+ * and the examples' is; resolves as startServer does.
+ */
+export function startListening(exe, args, { timeout = 15000 } = {}) {
+  const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`server did not print its listening line within ${timeout} ms`));
+      reject(new Error(`${path.basename(exe)} did not print its listening line within ${timeout} ms`));
     }, timeout);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`server exited early (code ${code}, signal ${signal})`));
+      reject(new Error(`${path.basename(exe)} exited early (code ${code}, signal ${signal})`));
     });
     const lines = readline.createInterface({ input: child.stdout });
     lines.once('line', (line) => {
@@ -61,7 +70,7 @@ export function startServer({ port = 0, timeout = 15000, args = [] } = {}) {
       const m = /^listening on (wss?):\/\/([^/]+):(\d+)\/$/.exec(line.trim());
       if (!m) {
         child.kill('SIGKILL');
-        reject(new Error(`unexpected first server line: ${line}`));
+        reject(new Error(`unexpected first line from ${path.basename(exe)}: ${line}`));
         return;
       }
       child.removeAllListeners('exit');
