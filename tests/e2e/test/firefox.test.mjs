@@ -3,35 +3,19 @@
 // a full mesh, and lines typed in every page reach every other page, in
 // trickle and in seed mode. Saves artifacts/firefox.png.
 //
-// Firefox on a loopback-only host gathers ICE candidates only when both hold:
-//   - media.peerconnection.ice.loopback is true (loopback addresses are
-//     dropped from gathering otherwise);
-//   - the page has camera or microphone permission (or an active capture).
-//     Without it Firefox gathers on the "default address" only, the one of
-//     the interface with the default route, and in run.sh's namespace there
-//     is no route but lo: the page gets no candidate at all and ICE fails.
-//     BiDi's permissions.setPermission does not take "camera" in Firefox 153,
-//     so the profile's permission defaults file grants it (support/bidi.mjs).
-// With the permission, host addresses are not hidden behind mDNS names
-// either, so Chromium (which cannot resolve them here) gets 127.0.0.1.
-// Checked on 153 ESR: obfuscate_host_addresses, link_local, default_address_only,
-// no_host and media.navigator.permission.disabled change nothing here.
+// Firefox needs a pref and camera/microphone permission to gather ICE
+// candidates here: see support/firefox_chat.mjs.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import {
-  artifacts, chatUrl, launchBrowser, newContext, openChat, say, sharedServerUrl, waitConnectedTo, waitLines, linesOf,
+  artifacts, launchBrowser, newContext, openChat, say, sharedServerUrl, waitConnectedTo, waitLines, linesOf,
 } from '../support/harness.mjs';
-import { launchFirefox } from '../support/bidi.mjs';
-
-const FIREFOX = process.env.SB_FIREFOX || '/usr/bin/firefox-esr';
-
-const FIREFOX_PREFS = {
-  'media.peerconnection.ice.loopback': true,
-};
+import {
+  launchChatFirefox, ffOpenChat, ffUsers, ffLines, ffWebRtcReport, ffWaitConnectedTo, ffSay, ffWaitLines,
+} from '../support/firefox_chat.mjs';
 
 let base;
 let chromium;
@@ -39,16 +23,8 @@ let firefox;
 
 before(async () => {
   base = sharedServerUrl();
-  assert.ok(fs.existsSync(FIREFOX), `${FIREFOX} is missing (run.sh installs firefox-esr)`);
   chromium = await launchBrowser();
-  firefox = await launchFirefox({
-    executable: FIREFOX,
-    prefs: FIREFOX_PREFS,
-    permissions: [{ origin: base, type: 'camera' }, { origin: base, type: 'microphone' }],
-  });
-  await firefox.onConsole(({ level, text }) => {
-    if (level === 'error' || level === 'warn') console.error(`[firefox ${level}] ${text}`);
-  });
+  firefox = await launchChatFirefox(base);
 });
 
 after(async () => {
@@ -57,120 +33,6 @@ after(async () => {
 
 function randomRoom(mode) {
   return `ff-${mode}-${crypto.randomBytes(6).toString('hex')}`;
-}
-
-// ---- the chat page in Firefox, through BiDi ---------------------------------
-
-async function ffOpenChat(tab, options) {
-  await tab.navigate(chatUrl(base, options));
-  const id = await tab.waitFor(() => Number(document.querySelector('#me')?.dataset.userId) || 0, [],
-    { timeout: 15000, what: 'the login (#me[data-user-id])' });
-  return id;
-}
-
-function ffUsers(tab) {
-  return tab.call(() => [...document.querySelectorAll('#users li')].map((li) => ({ id: Number(li.dataset.peerId), state: li.dataset.state })));
-}
-
-function ffLines(tab) {
-  return tab.call(() => [...document.querySelectorAll('#log .line')].map((li) => ({
-    from: Number(li.dataset.from),
-    text: li.querySelector('.text').textContent,
-    self: li.classList.contains('self'),
-  })));
-}
-
-/** What Firefox's connections look like from getStats(): for a failure message. */
-function ffWebRtcReport(tab) {
-  return tab.call(async () => {
-    const sb = window.switchboard;
-    const out = [];
-    for (const [id, peer] of sb._peers || []) {
-      const pc = peer.pc;
-      const stats = [];
-      (await pc.getStats()).forEach((s) => {
-        if (s.type === 'local-candidate' || s.type === 'remote-candidate') {
-          stats.push(`${s.type} ${s.protocol} ${s.address}:${s.port} ${s.candidateType}`);
-        } else if (s.type === 'candidate-pair') {
-          stats.push(`pair ${s.localCandidateId}->${s.remoteCandidateId} ${s.state}${s.nominated ? ' nominated' : ''}`);
-        }
-      });
-      out.push({
-        peer: id,
-        state: peer.state,
-        connection: pc.connectionState,
-        ice: pc.iceConnectionState,
-        gathering: pc.iceGatheringState,
-        channel: peer.channel?.readyState,
-        stats,
-      });
-    }
-    return out;
-  }).catch((err) => `getStats failed: ${err.message}`);
-}
-
-/**
- * What ICE candidates a fresh RTCPeerConnection in the Firefox page gathers
- * (within 5 s): with none, no peer can ever connect, whatever the signalling.
- */
-function ffIceProbe(tab) {
-  return tab.call(async () => {
-    const pc = new RTCPeerConnection();
-    const candidates = [];
-    pc.createDataChannel('probe');
-    const done = new Promise((resolve) => {
-      pc.onicecandidate = (e) => { if (e.candidate?.candidate) candidates.push(e.candidate.candidate); else if (!e.candidate) resolve(); };
-      setTimeout(resolve, 5000);
-    });
-    await pc.setLocalDescription(await pc.createOffer());
-    await done;
-    const gathering = pc.iceGatheringState;
-    pc.close();
-    return { gathering, candidates };
-  }).catch((err) => `probe failed: ${err.message}`);
-}
-
-async function ffWaitConnectedTo(tab, ids, timeout = 20000) {
-  const want = [...ids].sort((a, b) => a - b).join(',');
-  try {
-    await tab.waitFor((w) => {
-      const items = [...document.querySelectorAll('#users li[data-peer-id][data-state]')];
-      const got = items.map((li) => Number(li.dataset.peerId)).sort((a, b) => a - b).join(',');
-      return got === w && items.every((li) => li.dataset.state === 'connected');
-    }, [want], { timeout, what: `[${want}] connected` });
-  } catch (err) {
-    throw new Error(`Firefox never listed [${want}] as connected; it lists ${JSON.stringify(await ffUsers(tab).catch(() => '?'))}; `
-      + `its connections: ${JSON.stringify(await ffWebRtcReport(tab), null, 1)}; `
-      + `a fresh RTCPeerConnection there gathers ${JSON.stringify(await ffIceProbe(tab))}: ${err.message}`);
-  }
-}
-
-/** Types `text` into the page's input and clicks Send, as a user would. */
-async function ffSay(tab, text) {
-  await tab.waitFor(() => !document.querySelector('#input').disabled && !document.querySelector('#send').disabled, [],
-    { timeout: 10000, what: 'the input to be enabled' });
-  await tab.call((t) => {
-    const input = document.querySelector('#input');
-    input.focus();
-    input.value = t;
-    input.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertText', data: t }));
-    document.querySelector('#send').click();
-  }, text);
-}
-
-async function ffWaitLines(tab, expected, timeout = 15000) {
-  const want = expected.map(({ from, text }) => `${from}\u0000${text}`);
-  try {
-    await tab.waitFor((w) => {
-      const have = new Set([...document.querySelectorAll('#log .line')].map(
-        (li) => `${li.dataset.from}\u0000${li.querySelector('.text').textContent}`));
-      return w.every((x) => have.has(x));
-    }, [want], { timeout, what: `${want.length} lines` });
-  } catch (err) {
-    const have = await ffLines(tab).catch(() => []);
-    const missing = expected.filter(({ from, text }) => !have.some((l) => l.from === from && l.text === text));
-    throw new Error(`Firefox misses lines ${JSON.stringify(missing)}: ${err.message}`);
-  }
 }
 
 // ---- one room: Chromium, Firefox, Chromium --------------------------------------
@@ -188,7 +50,7 @@ async function mixedRoom(mode, { rounds = 2, shot = null } = {}) {
   const tab = await firefox.newTab();
   try {
     const a = await openChat(context, base, options);
-    const ffId = await ffOpenChat(tab, options);
+    const ffId = await ffOpenChat(tab, base, options);
     const b = await openChat(context, base, options);
     const ids = [a.id, ffId, b.id];
     assert.equal(new Set(ids).size, 3, `three distinct user IDs: ${ids}`);
