@@ -84,6 +84,14 @@ struct PeerOptions {
     int peer_retries = 2;
     std::chrono::milliseconds retry_delay{1000};
     /**
+     * A user's offers (peer-connect) beyond this many in a minute are
+     * ignored, and logged: each one costs a new pipeline and DTLS
+     * certificate on the peer's one thread, so a flood from one user would
+     * keep the host from everybody else. A browser offers once, and again
+     * at each of its retries. 0: no limit.
+     */
+    int max_offers_per_minute = 10;
+    /**
      * true: send ICE candidates one by one (peer-candidate), as the browser
      * client does by default. false: the seed's style, as the browser
      * client's `trickle: false`: wait for gathering and send one description

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <deque>
 #include <future>
 #include <map>
 #include <mutex>
@@ -64,6 +66,12 @@ private:
         GSource* timer = nullptr;
     };
 
+    /** A user's offers in the last minute, for PeerOptions::max_offers_per_minute. */
+    struct Offers {
+        std::deque<std::chrono::steady_clock::time_point> times;
+        bool warned = false;  // since the last one allowed
+    };
+
     /** An initiated connection's retries: how many were used, and the pending one. */
     struct Retry {
         int used = 0;
@@ -76,6 +84,7 @@ private:
     void offer_to(UserId id);
     bool retry_later(UserId id);
     void cancel_retry(UserId id);
+    bool offer_allowed(UserId from);
     Peer* find(UserId id, std::uint64_t serial);
     void drop(UserId id, const std::string& why);
     void on_channel_open(UserId id, std::uint64_t serial);
@@ -91,6 +100,7 @@ private:
     std::map<UserId, Peer> peers_;
     std::map<UserId, std::vector<nlohmann::json>> early_candidates_;
     std::map<UserId, Retry> retries_;
+    std::map<UserId, Offers> offers_;
     std::uint64_t next_serial_ = 1;
 };
 
@@ -220,13 +230,14 @@ void HostPeer::Impl::on_signal(const nlohmann::json& message) {
         if (user == message.end() || !user->is_number_unsigned()) return;
         UserId id = user->get<UserId>();
         early_candidates_.erase(id);
+        offers_.erase(id);
         cancel_retry(id);
         drop(id, "left");
         std::lock_guard lock(mutex_);
         profiles_.erase(id);
     } else if (type == "peer-connect" && has_from) {
         auto desc = message.find("desc");
-        if (desc == message.end() || !desc->is_object()) return;
+        if (desc == message.end() || !desc->is_object() || !offer_allowed(from)) return;
         cancel_retry(from);  // it started again itself
         Peer* peer = start_peer(from);
         if (!peer) return;
@@ -308,6 +319,25 @@ bool HostPeer::Impl::retry_later(UserId id) {
         if (participant_ && peers_.count(id) == 0) offer_to(id);
     });
     return true;
+}
+
+bool HostPeer::Impl::offer_allowed(UserId from) {
+    if (options_.max_offers_per_minute == 0) return true;
+    const auto now = std::chrono::steady_clock::now();
+    auto& offers = offers_[from];
+    while (!offers.times.empty() && now - offers.times.front() >= std::chrono::minutes(1))
+        offers.times.pop_front();
+    if (offers.times.size() < static_cast<std::size_t>(options_.max_offers_per_minute)) {
+        offers.times.push_back(now);
+        offers.warned = false;
+        return true;
+    }
+    if (!offers.warned)  // once per flood
+        switchboard::detail::log(hub_.options(), LogLevel::warn,
+                                 "host peer: ignores the offers of {}: more than {} in a minute", from,
+                                 options_.max_offers_per_minute);
+    offers.warned = true;
+    return false;
 }
 
 void HostPeer::Impl::cancel_retry(UserId id) {
@@ -439,6 +469,8 @@ HostPeer::HostPeer(Hub& hub, PeerOptions options) {
     detail::require_gstreamer();
     if (!options.profile.is_object()) throw std::invalid_argument("a host peer's profile must be a JSON object");
     if (options.peer_retries < 0) throw std::invalid_argument("a host peer's peer_retries must not be negative");
+    if (options.max_offers_per_minute < 0)
+        throw std::invalid_argument("a host peer's max_offers_per_minute must not be negative");
     if (options.retry_delay.count() < 0) throw std::invalid_argument("a host peer's retry_delay must not be negative");
     for (const auto& address : options.local_addresses) {
         GInetAddress* parsed = g_inet_address_new_from_string(address.c_str());

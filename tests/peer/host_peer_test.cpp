@@ -88,10 +88,19 @@ public:
     /** How many messages of `type` arrived. */
     std::size_t count(const std::string& type) {
         std::lock_guard lock(mutex_);
-        std::size_t n = 0;
+        return counted(type);
+    }
+    /** Waits at most `patience` for `n` messages of `type`. */
+    bool wait_count(const std::string& type, std::size_t n) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, patience, [&] { return counted(type) >= n; });
+    }
+    /** The first message of `type` (null when none came). */
+    json first(const std::string& type) {
+        std::lock_guard lock(mutex_);
         for (const auto& m : items_)
-            n += m.is_object() && m.value("type", "") == type;
-        return n;
+            if (m.is_object() && m.value("type", "") == type) return m;
+        return nullptr;
     }
     /** Waits at most `patience` for a log line that contains `text`. */
     bool wait_line(const std::string& text) {
@@ -105,6 +114,12 @@ public:
     }
 
 private:
+    std::size_t counted(const std::string& type) const {
+        std::size_t n = 0;
+        for (const auto& m : items_)
+            n += m.is_object() && m.value("type", "") == type;
+        return n;
+    }
     bool has_line(const std::string& text) const {
         for (const auto& m : items_)
             if (m.is_string() && m.get<std::string>().find(text) != std::string::npos) return true;
@@ -318,6 +333,53 @@ TEST_CASE("a user that leaves cancels the host peer's pending retry", "[peer]") 
     host.leave();
 }
 
+TEST_CASE("a user's offers beyond max_offers_per_minute are ignored and the others still connect", "[peer]") {
+    // A real offer, from a host peer of another hub to a user that never answers.
+    json offer;
+    {
+        Hub elsewhere;
+        Inbox silent;
+        auto user = elsewhere.join_local("", silent.handler(), Hub::LocalId::fresh);
+        peer::HostPeer offerer(elsewhere, loopback(Hub::LocalId::fresh));
+        offerer.join();
+        REQUIRE(silent.wait_count("peer-connect", 1));
+        offer = silent.first("peer-connect").at("desc");
+    }
+
+    Inbox log;
+    Options hub_options;
+    hub_options.log_sink = log.sink();
+    hub_options.log_level = LogLevel::warn;
+    Hub hub(hub_options);
+    auto options = loopback(Hub::LocalId::host);
+    options.max_offers_per_minute = 3;
+    Recorder a;
+    peer::HostPeer host(hub, options);
+    a.attach(host);
+    host.join();
+    Inbox flooder;
+    auto user = hub.join_local("", flooder.handler(), Hub::LocalId::fresh);
+    // Three offers, one after the other's answer, are answered; the next ones are not.
+    for (std::size_t i = 1; i <= 3; ++i) {
+        user->send({{"type", "peer-connect"}, {"to", host_user_id}, {"desc", offer}});
+        REQUIRE(flooder.wait_count("peer-response", i));
+    }
+    for (int i = 0; i < 20; ++i)
+        user->send({{"type", "peer-connect"}, {"to", host_user_id}, {"desc", offer}});
+    REQUIRE(log.wait_line("ignores the offers of " + std::to_string(user->id())));
+    std::this_thread::sleep_for(1s);
+    CHECK(flooder.count("peer-response") == 3);
+
+    // Another user is not held up by the flood.
+    Recorder b;
+    peer::HostPeer other(hub, loopback(Hub::LocalId::fresh));
+    b.attach(other);
+    other.join();
+    REQUIRE(b.wait([](const Recorder& r) { return r.connected_ == std::vector<UserId>{host_user_id}; }));
+    other.leave();
+    host.leave();
+}
+
 TEST_CASE("user 0 is held by one host peer at a time and join twice is an error", "[peer]") {
     Hub hub;
     peer::HostPeer first(hub, loopback(Hub::LocalId::host));
@@ -344,6 +406,9 @@ TEST_CASE("bad options are refused at once", "[peer]") {
     CHECK_THROWS_AS(peer::HostPeer(hub, options), std::invalid_argument);
     options.peer_retries = 0;
     options.retry_delay = -1ms;
+    CHECK_THROWS_AS(peer::HostPeer(hub, options), std::invalid_argument);
+    options.retry_delay = 0ms;
+    options.max_offers_per_minute = -1;
     CHECK_THROWS_AS(peer::HostPeer(hub, options), std::invalid_argument);
 }
 
