@@ -44,6 +44,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -91,6 +92,14 @@ struct PeerOptions {
      * at each of its retries. 0: no limit.
      */
     int max_offers_per_minute = 10;
+    /**
+     * The most memory one peer's messages may hold while they wait for the
+     * peer's thread (on_message): a peer that sends faster than that is
+     * cut off (on_left "closed"), as the hub cuts off a client that reads
+     * too slowly, so that its flood neither grows memory nor holds up the
+     * others for long. Each message counts its size plus 64 bytes.
+     */
+    std::size_t max_inbound_bytes = 1 << 20;
     /**
      * true: send ICE candidates one by one (peer-candidate), as the browser
      * client does by default. false: the seed's style, as the browser

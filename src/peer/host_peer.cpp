@@ -119,6 +119,7 @@ void HostPeer::Impl::join() {
     link_config_.channel_label = options_.channel_label;
     link_config_.trickle = options_.trickle;
     link_config_.gather_timeout = options_.gather_timeout;
+    link_config_.max_inbound_bytes = options_.max_inbound_bytes;
 
     // Joined from the loop thread, so that `participant_` is set before the
     // posted `login` runs. Every hub message is posted, never handled inside

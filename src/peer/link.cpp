@@ -1,5 +1,6 @@
 #include "link.hpp"
 
+#include <atomic>
 #include <mutex>
 #include <stdexcept>
 
@@ -20,7 +21,22 @@ struct Link::Target {
     }
 };
 
+/**
+ * A channel's messages on their way to the loop: what they hold, against
+ * LinkConfig::max_inbound_bytes. Shared by webrtcbin's thread, which adds,
+ * and the loop, which takes away.
+ */
+struct Link::Inbound {
+    Target target;
+    std::size_t limit = 0;
+    std::atomic<std::size_t> bytes{0};
+    std::atomic<bool> cut{false};  // over the limit once: nothing more is delivered
+};
+
 namespace {
+
+/** What a message costs against max_inbound_bytes beyond its text. */
+constexpr std::size_t inbound_overhead = 64;
 
 using TargetPtr = std::shared_ptr<const void>;
 
@@ -36,6 +52,10 @@ void release(gpointer data, GClosure* = nullptr) {
 template <class T>
 const T& held(gpointer data) {
     return **static_cast<std::shared_ptr<T>*>(data);
+}
+template <class T>
+const std::shared_ptr<T>& holder(gpointer data) {
+    return *static_cast<std::shared_ptr<T>*>(data);
 }
 
 template <class T, class F>
@@ -437,23 +457,37 @@ void Link::attach_channel(GstWebRTCDataChannel* channel) {
             held<Target>(data).post([why](Link& link) { link.fail(why); });
         },
         t);
+    auto inbound = std::make_shared<Inbound>();
+    inbound->target = *t;
+    inbound->limit = config_.max_inbound_bytes;
     connect(
         channel_, "on-message-string",
-        +[](GstWebRTCDataChannel*, gchar* text, gpointer data) {
-            std::string frame = text ? text : "";
-            held<Target>(data).post([frame](Link& link) { link.events_.frame(frame); });
-        },
-        t);
+        +[](GstWebRTCDataChannel*, gchar* text, gpointer data) { receive(holder<Inbound>(data), text ? text : ""); },
+        inbound);
     connect(
         channel_, "on-message-data",
         +[](GstWebRTCDataChannel*, GBytes* bytes, gpointer data) {
             gsize size = 0;
             auto* raw = bytes ? static_cast<const char*>(g_bytes_get_data(bytes, &size)) : nullptr;
-            std::string frame = raw ? std::string(raw, size) : std::string();
-            held<Target>(data).post([frame](Link& link) { link.events_.frame(frame); });
+            receive(holder<Inbound>(data), raw ? std::string(raw, size) : std::string());
         },
-        t);
+        inbound);
     if (channel_is_open()) events_.channel_open();
+}
+
+void Link::receive(const std::shared_ptr<Inbound>& inbound, std::string frame) {
+    if (inbound->cut) return;
+    const std::size_t cost = frame.size() + inbound_overhead;
+    if (inbound->bytes.fetch_add(cost) + cost > inbound->limit) {
+        inbound->bytes -= cost;
+        if (!inbound->cut.exchange(true))
+            inbound->target.post([](Link& link) { link.fail("it sends faster than the host handles its messages"); });
+        return;
+    }
+    inbound->target.mailbox->post([inbound, cost, frame = std::move(frame)] {
+        inbound->bytes -= cost;
+        if (auto link = inbound->target.link.lock(); link && !inbound->cut) link->events_.frame(frame);
+    });
 }
 
 bool Link::channel_is_open() const {

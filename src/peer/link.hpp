@@ -30,6 +30,7 @@ struct LinkConfig {
     std::string channel_label;
     bool trickle = true;
     std::chrono::milliseconds gather_timeout{5000};
+    std::size_t max_inbound_bytes = 1 << 20;
 };
 
 /** What a Link tells its owner, on the loop thread. */
@@ -68,6 +69,8 @@ public:
 
 private:
     struct Target;
+    struct Inbound;
+    static void receive(const std::shared_ptr<Inbound>& inbound, std::string frame);
     void start();
     std::shared_ptr<Target> target();
     void set_remote(const nlohmann::json& desc, GstWebRTCSDPType type);

@@ -1,10 +1,12 @@
 // Host peers meshing with each other through one hub, in-process: the
 // signalling goes through the hub, the messages over real webrtcbin data
 // channels on 127.0.0.1 (ICE gathers on loopback only). Every wait is bounded.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -25,9 +27,13 @@ constexpr auto patience = 20s;
 /** What one HostPeer's callbacks saw, recorded on its thread. */
 class Recorder {
 public:
-    void attach(peer::HostPeer& host) {
+    /** `gate`: on_message waits for it (at most `patience`), as a busy application would. */
+    void attach(peer::HostPeer& host, std::shared_future<void> gate = {}) {
         host.on_connected([this](UserId peer) { record([&] { connected_.push_back(peer); }); });
-        host.on_message([this](UserId from, const json& data) { record([&] { messages_.push_back({from, data}); }); });
+        host.on_message([this, gate](UserId from, const json& data) {
+            if (gate.valid()) gate.wait_for(patience);
+            record([&] { messages_.push_back({from, data}); });
+        });
         host.on_left([this](UserId peer, const std::string& why) { record([&] { left_.push_back({peer, why}); }); });
     }
 
@@ -377,6 +383,55 @@ TEST_CASE("a user's offers beyond max_offers_per_minute are ignored and the othe
     other.join();
     REQUIRE(b.wait([](const Recorder& r) { return r.connected_ == std::vector<UserId>{host_user_id}; }));
     other.leave();
+    host.leave();
+}
+
+TEST_CASE("a peer that sends faster than the host handles is cut off and the others carry on", "[peer]") {
+    Inbox log;
+    Options hub_options;
+    hub_options.log_sink = log.sink();
+    hub_options.log_level = LogLevel::debug;
+    Hub hub(hub_options);
+    auto options = loopback(Hub::LocalId::host);
+    options.max_inbound_bytes = 64 * 1024;
+    std::promise<void> busy;  // the host's application, busy with the flooder's first message
+    Recorder a, b, c;
+    peer::HostPeer host(hub, options);
+    peer::HostPeer flooder(hub, loopback(Hub::LocalId::fresh));
+    peer::HostPeer calm(hub, loopback(Hub::LocalId::fresh));
+    a.attach(host, busy.get_future().share());
+    b.attach(flooder);
+    c.attach(calm);
+    host.join();
+    flooder.join();
+    calm.join();
+    auto with_host = [](const Recorder& r) {
+        return std::find(r.connected_.begin(), r.connected_.end(), host_user_id) != r.connected_.end();
+    };
+    REQUIRE(a.wait([](const Recorder& r) { return r.connected_.size() == 2; }));
+    REQUIRE(b.wait(with_host));
+    REQUIRE(c.wait(with_host));
+
+    // 40 messages of 16 KiB while the host is busy: over 64 KiB waiting
+    // after four. They all reach the host's side within the second (so the
+    // flooder has nothing in flight when it is cut off: see docs/host-peer.md).
+    const std::string big(16 * 1024, 'x');
+    for (int i = 0; i < 40; ++i)
+        REQUIRE(flooder.send(host_user_id, big));
+    std::this_thread::sleep_for(1s);
+    busy.set_value();
+    REQUIRE(a.wait([&](const Recorder& r) {
+        for (const auto& left : r.left_)
+            if (left.peer == flooder.id()) return left.why == "closed";
+        return false;
+    }));
+    CHECK(log.logged("sends faster than the host handles its messages"));
+    CHECK(a.messages_.size() <= 4);
+
+    CHECK(calm.send(host_user_id, "still here"));
+    REQUIRE(a.wait([&](const Recorder& r) { return has_message(r, calm.id(), "still here"); }));
+    calm.leave();
+    flooder.leave();
     host.leave();
 }
 
