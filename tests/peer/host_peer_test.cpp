@@ -143,6 +143,14 @@ private:
     std::vector<json> items_;
 };
 
+/** A hub's options that log to `log` from `level` up. */
+Options logging_to(Inbox& log, LogLevel level) {
+    Options options;
+    options.log_sink = log.sink();
+    options.log_level = level;
+    return options;
+}
+
 /** Short timeouts and retries, so that a failing connection is retried within a second. */
 peer::PeerOptions impatient(std::chrono::milliseconds peer_timeout, std::chrono::milliseconds retry_delay) {
     auto options = loopback(Hub::LocalId::host);
@@ -319,10 +327,7 @@ TEST_CASE("a started connection lost on the way connects at its retry", "[peer]"
 
 TEST_CASE("a user that leaves cancels the host peer's pending retry", "[peer]") {
     Inbox log;
-    Options hub_options;
-    hub_options.log_sink = log.sink();
-    hub_options.log_level = LogLevel::debug;
-    Hub hub(hub_options);
+    Hub hub(logging_to(log, LogLevel::debug));
     Inbox silent;
     auto user = hub.join_local("", silent.handler(), Hub::LocalId::fresh);
     Recorder a;
@@ -353,10 +358,7 @@ TEST_CASE("a user's offers beyond max_offers_per_minute are ignored and the othe
     }
 
     Inbox log;
-    Options hub_options;
-    hub_options.log_sink = log.sink();
-    hub_options.log_level = LogLevel::warn;
-    Hub hub(hub_options);
+    Hub hub(logging_to(log, LogLevel::warn));
     auto options = loopback(Hub::LocalId::host);
     options.max_offers_per_minute = 3;
     Recorder a;
@@ -388,10 +390,7 @@ TEST_CASE("a user's offers beyond max_offers_per_minute are ignored and the othe
 
 TEST_CASE("a peer that sends faster than the host handles is cut off and the others carry on", "[peer]") {
     Inbox log;
-    Options hub_options;
-    hub_options.log_sink = log.sink();
-    hub_options.log_level = LogLevel::debug;
-    Hub hub(hub_options);
+    Hub hub(logging_to(log, LogLevel::debug));
     auto options = loopback(Hub::LocalId::host);
     options.max_inbound_bytes = 64 * 1024;
     std::promise<void> busy;  // the host's application, busy with the flooder's first message
