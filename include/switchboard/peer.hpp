@@ -139,7 +139,8 @@ public:
     /**
      * A peer that had connected is gone: `why` is "left" (its user left
      * the room), "closed" (its data channel or connection closed or
-     * failed), "replaced" (it sent a new offer; a new connection follows)
+     * failed, or it sent more than max_inbound_bytes ahead of on_message),
+     * "replaced" (it sent a new offer; a new connection follows)
      * or "shutdown" (our leave()). A peer that never connected is dropped
      * silently, or with "timeout" once it did not connect in time and no
      * retry of ours follows (PeerOptions::peer_retries).
