@@ -6,12 +6,14 @@
 // are never called under it.
 #include <switchboard/redis.hpp>
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
+#include <csignal>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -85,7 +87,18 @@ public:
         if (!url) return Error{"redis-url", fmt::format("--redis {}: {}", options_.url, why)};
         url_ = *url;
         if (thread_.joinable()) return std::nullopt;
-        thread_ = std::thread([this] { io_.run(); });
+        thread_ = std::thread([this] {
+            // hiredis writes with write(): to a Redis that has just reset the
+            // connection, that raises SIGPIPE, which ends the host's whole
+            // process unless it ignores the signal. Blocked on this thread
+            // (hiredis writes only here), the write fails with EPIPE instead,
+            // and the connection is made again as after any loss.
+            sigset_t pipe;
+            sigemptyset(&pipe);
+            sigaddset(&pipe, SIGPIPE);
+            pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+            io_.run();
+        });
         net::post(io_, [this] { connect(); });
         std::unique_lock lock(mutex_);
         if (!state_changed_.wait_for(lock, options_.timeout * 2, [&] { return serving_.load(); }))
